@@ -51,10 +51,20 @@ inline Status ok() { return {}; }
 
 }  // namespace berth
 
-// Propagates an error from an expression returning Result<…>, yielding its value otherwise.
-#define BERTH_TRY(expr)                                            \
-  ({                                                               \
-    auto&& berth_try_r_ = (expr);                                  \
-    if (!berth_try_r_) return tl::unexpected(std::move(berth_try_r_).error()); \
-    std::move(berth_try_r_).value();                               \
+namespace berth::detail {
+template <class T, class E>
+T take_value(tl::expected<T, E>&& r) {
+  return std::move(r).value();
+}
+template <class E>
+void take_value(tl::expected<void, E>&&) {}
+}  // namespace berth::detail
+
+// Propagates an error from an expression returning Result<…>, yielding its value otherwise
+// (a GNU statement expression: GCC and clang both have it).
+#define BERTH_TRY(expr)                                                             \
+  ({                                                                                \
+    auto&& berth_try_r_ = (expr);                                                   \
+    if (!berth_try_r_) return tl::unexpected(std::move(berth_try_r_).error());      \
+    ::berth::detail::take_value(std::move(berth_try_r_));                           \
   })

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "berth/common/json.h"
@@ -19,6 +20,8 @@ using StringMap = std::map<std::string, std::string>;
 struct Box {
   uint32_t height = 0;
   uint32_t width = 0;
+
+  bool operator==(const Box&) const = default;
 };
 
 struct User {
@@ -27,6 +30,8 @@ struct User {
   std::optional<uint32_t> umask;
   std::vector<uint32_t> additionalGids;
   std::string username;  // Windows only; kept for round-tripping
+
+  bool operator==(const User&) const = default;
 };
 
 struct LinuxCapabilities {
@@ -35,17 +40,23 @@ struct LinuxCapabilities {
   std::vector<std::string> inheritable;
   std::vector<std::string> permitted;
   std::vector<std::string> ambient;
+
+  bool operator==(const LinuxCapabilities&) const = default;
 };
 
 struct POSIXRlimit {
   std::string type;  // "RLIMIT_NOFILE"
   uint64_t hard = 0;
   uint64_t soft = 0;
+
+  bool operator==(const POSIXRlimit&) const = default;
 };
 
 struct LinuxIOPriority {
   std::string class_;  // JSON "class": IOPRIO_CLASS_RT | IOPRIO_CLASS_BE | IOPRIO_CLASS_IDLE
   int priority = 0;
+
+  bool operator==(const LinuxIOPriority&) const = default;
 };
 
 struct Scheduler {
@@ -56,6 +67,8 @@ struct Scheduler {
   std::optional<uint64_t> runtime;
   std::optional<uint64_t> deadline;
   std::optional<uint64_t> period;
+
+  bool operator==(const Scheduler&) const = default;
 };
 
 struct Process {
@@ -74,17 +87,23 @@ struct Process {
   std::optional<Scheduler> scheduler;
   std::string selinuxLabel;
   std::optional<LinuxIOPriority> ioPriority;
+
+  bool operator==(const Process&) const = default;
 };
 
 struct Root {
   std::string path;
   bool readonly = false;
+
+  bool operator==(const Root&) const = default;
 };
 
 struct LinuxIDMapping {
   uint32_t containerID = 0;
   uint32_t hostID = 0;
   uint32_t size = 0;
+
+  bool operator==(const LinuxIDMapping&) const = default;
 };
 
 struct Mount {
@@ -94,6 +113,8 @@ struct Mount {
   std::vector<std::string> options;
   std::vector<LinuxIDMapping> uidMappings;
   std::vector<LinuxIDMapping> gidMappings;
+
+  bool operator==(const Mount&) const = default;
 };
 
 struct Hook {
@@ -101,6 +122,8 @@ struct Hook {
   std::vector<std::string> args;
   std::vector<std::string> env;
   std::optional<int> timeout;  // seconds
+
+  bool operator==(const Hook&) const = default;
 };
 
 struct Hooks {
@@ -110,11 +133,15 @@ struct Hooks {
   std::vector<Hook> startContainer;
   std::vector<Hook> poststart;
   std::vector<Hook> poststop;
+
+  bool operator==(const Hooks&) const = default;
 };
 
 struct LinuxNamespace {
   std::string type;  // pid network mount ipc uts user cgroup time
   std::string path;  // empty: create a new one
+
+  bool operator==(const LinuxNamespace&) const = default;
 };
 
 struct LinuxDevice {
@@ -125,6 +152,8 @@ struct LinuxDevice {
   std::optional<uint32_t> fileMode;
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
+
+  bool operator==(const LinuxDevice&) const = default;
 };
 
 struct LinuxDeviceCgroup {
@@ -133,6 +162,8 @@ struct LinuxDeviceCgroup {
   std::optional<int64_t> major;
   std::optional<int64_t> minor;
   std::string access;  // rwm
+
+  bool operator==(const LinuxDeviceCgroup&) const = default;
 };
 
 struct LinuxMemory {
@@ -145,6 +176,8 @@ struct LinuxMemory {
   std::optional<bool> disableOOMKiller;
   std::optional<bool> useHierarchy;
   std::optional<bool> checkBeforeUpdate;
+
+  bool operator==(const LinuxMemory&) const = default;
 };
 
 struct LinuxCPU {
@@ -157,10 +190,14 @@ struct LinuxCPU {
   std::string cpus;
   std::string mems;
   std::optional<int64_t> idle;
+
+  bool operator==(const LinuxCPU&) const = default;
 };
 
 struct LinuxPids {
   int64_t limit = 0;
+
+  bool operator==(const LinuxPids&) const = default;
 };
 
 struct LinuxWeightDevice {
@@ -168,12 +205,16 @@ struct LinuxWeightDevice {
   int64_t minor = 0;
   std::optional<uint16_t> weight;
   std::optional<uint16_t> leafWeight;
+
+  bool operator==(const LinuxWeightDevice&) const = default;
 };
 
 struct LinuxThrottleDevice {
   int64_t major = 0;
   int64_t minor = 0;
   uint64_t rate = 0;
+
+  bool operator==(const LinuxThrottleDevice&) const = default;
 };
 
 struct LinuxBlockIO {
@@ -184,21 +225,29 @@ struct LinuxBlockIO {
   std::vector<LinuxThrottleDevice> throttleWriteBpsDevice;
   std::vector<LinuxThrottleDevice> throttleReadIOPSDevice;
   std::vector<LinuxThrottleDevice> throttleWriteIOPSDevice;
+
+  bool operator==(const LinuxBlockIO&) const = default;
 };
 
 struct LinuxHugepageLimit {
   std::string pageSize;  // "2MB"
   uint64_t limit = 0;
+
+  bool operator==(const LinuxHugepageLimit&) const = default;
 };
 
 struct LinuxInterfacePriority {
   std::string name;
   uint32_t priority = 0;
+
+  bool operator==(const LinuxInterfacePriority&) const = default;
 };
 
 struct LinuxNetwork {
   std::optional<uint32_t> classID;
   std::vector<LinuxInterfacePriority> priorities;
+
+  bool operator==(const LinuxNetwork&) const = default;
 };
 
 struct LinuxResources {
@@ -210,6 +259,8 @@ struct LinuxResources {
   std::vector<LinuxHugepageLimit> hugepageLimits;
   std::optional<LinuxNetwork> network;
   StringMap unified;
+
+  bool operator==(const LinuxResources&) const = default;
 };
 
 struct LinuxSeccompArg {
@@ -217,6 +268,8 @@ struct LinuxSeccompArg {
   uint64_t value = 0;
   uint64_t valueTwo = 0;
   std::string op;  // SCMP_CMP_EQ ...
+
+  bool operator==(const LinuxSeccompArg&) const = default;
 };
 
 struct LinuxSyscall {
@@ -224,6 +277,8 @@ struct LinuxSyscall {
   std::string action;  // SCMP_ACT_*
   std::optional<uint32_t> errnoRet;
   std::vector<LinuxSeccompArg> args;
+
+  bool operator==(const LinuxSyscall&) const = default;
 };
 
 struct LinuxSeccomp {
@@ -234,22 +289,30 @@ struct LinuxSeccomp {
   std::string listenerPath;
   std::string listenerMetadata;
   std::vector<LinuxSyscall> syscalls;
+
+  bool operator==(const LinuxSeccomp&) const = default;
 };
 
 struct LinuxPersonality {
   std::string domain;  // LINUX | LINUX32
   std::vector<std::string> flags;
+
+  bool operator==(const LinuxPersonality&) const = default;
 };
 
 struct LinuxTimeOffset {
   int64_t secs = 0;
   uint32_t nanosecs = 0;
+
+  bool operator==(const LinuxTimeOffset&) const = default;
 };
 
 struct LinuxIntelRdt {
   std::string closID;
   std::string l3CacheSchema;
   std::string memBwSchema;
+
+  bool operator==(const LinuxIntelRdt&) const = default;
 };
 
 struct Linux {
@@ -268,6 +331,8 @@ struct Linux {
   std::string mountLabel;
   std::optional<LinuxIntelRdt> intelRdt;
   std::optional<LinuxPersonality> personality;
+
+  bool operator==(const Linux&) const = default;
 };
 
 struct Spec {
@@ -280,10 +345,14 @@ struct Spec {
   std::optional<Hooks> hooks;
   StringMap annotations;
   std::optional<Linux> linux;
+
+  bool operator==(const Spec&) const = default;
 };
 
 // Parses config.json text. Errors are Errc::invalid_argument naming the field
 // ("linux.namespaces[2].type: unknown namespace type \"foo\"").
+// parse_spec checks JSON types, integer ranges and members the struct cannot represent as
+// absent (e.g. an ID mapping's size); enum values, paths and cross-field rules are validate_spec's.
 Result<Spec> parse_spec(std::string_view text);
 // Semantic checks beyond types (required fields, known enum values, absolute paths).
 Status validate_spec(const Spec& spec);
@@ -295,6 +364,21 @@ Result<LinuxResources> parse_resources(std::string_view text);
 Json to_json(const Spec& spec);
 Json to_json(const Process& process);
 Json to_json(const LinuxResources& resources);
+
+// Checks for the fragments on their own, as `exec --process` and `update --resources` need them.
+// Errors are prefixed "process: " / "resources: " instead of "config.json: ".
+Status validate_process(const Process& process);
+Status validate_resources(const LinuxResources& resources);
+
+// CAP_CHOWN … CAP_CHECKPOINT_RESTORE → 0 … 40; nullopt for names this runtime does not know.
+std::optional<int> capability_from_name(std::string_view name);
+// RLIMIT_CPU … RLIMIT_RTTIME → the asm-generic numbers (what amd64 and arm64 use); nullopt if unknown.
+std::optional<int> rlimit_from_name(std::string_view name);
+
+// validate_spec accepts relative mount destinations because runc does (with a warning) and
+// old bundles rely on it; they are relative to the container's root. This gives the
+// absolute in-container path: "dev/shm" → "/dev/shm", "/proc" unchanged.
+std::string mount_destination(std::string_view destination);
 
 // The runtime-spec version this runtime implements.
 inline constexpr const char* kSpecVersion = "1.2.0";
