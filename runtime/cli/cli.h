@@ -38,6 +38,10 @@ void add_update(CLI::App& app, Context& ctx);
 void add_spec(CLI::App& app, Context& ctx);
 void add_features(CLI::App& app, Context& ctx);
 
+// The command after `exec ID`, split off before option parsing.
+extern std::vector<std::string> g_exec_command;
+void split_exec_command(std::vector<std::string>& args);
+
 // Options shared by create and run.
 void add_create_options(CLI::App* cmd, CreateOptions& o);
 

@@ -6,7 +6,6 @@ void add_exec(CLI::App& app, Context& ctx) {
   auto* o = new ExecOptions;
   auto* cmd = app.add_subcommand("exec", "run a new process inside a container");
   cmd->add_option("id", o->id, "container id")->required();
-  cmd->add_option("command", o->args, "command and arguments (unless --process)");
   cmd->add_option("-p,--process", o->process_file, "process.json to run (- for stdin)");
   cmd->add_flag("-t,--tty", o->tty, "allocate a pseudo-terminal");
   cmd->add_option("--cwd", o->cwd, "working directory in the container");
@@ -22,9 +21,10 @@ void add_exec(CLI::App& app, Context& ctx) {
   cmd->add_option("--apparmor", "ignored: AppArmor is not supported");
   cmd->add_option("--process-label", "ignored: SELinux is not supported");
   cmd->add_option("--cgroup", "ignored: exec joins the container's cgroup");
-  cmd->positionals_at_end(false);
-  cmd->prefix_command(false);
-  set_action(cmd, [&ctx, o]() -> Result<int> { return ctx.runtime().exec(*o); });
+  set_action(cmd, [&ctx, o]() -> Result<int> {
+    o->args = g_exec_command;
+    return ctx.runtime().exec(*o);
+  });
 }
 
 }  // namespace berth::runtime::cli

@@ -1,7 +1,9 @@
 // berth-runtime: a drop-in for runc as containerd, dockerd and berth's shim call it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
+#include <set>
 
 #include "berth/common/log.h"
 #include "berth/common/version.h"
@@ -11,6 +13,32 @@ namespace berth::runtime::cli {
 
 namespace {
 Action g_action;
+}
+
+std::vector<std::string> g_exec_command;
+
+void split_exec_command(std::vector<std::string>& args) {
+  static const std::set<std::string> with_value = {"-p", "--process", "--cwd", "-e", "--env", "-u", "--user",
+                                                   "-g", "--additional-gids", "-c", "--cap", "--pid-file",
+                                                   "--console-socket", "--preserve-fds", "--apparmor",
+                                                   "--process-label", "--cgroup", "--root", "--log", "--log-format",
+                                                   "--criu"};
+  auto exec = std::find(args.begin(), args.end(), "exec");
+  if (exec == args.end()) return;
+  for (auto it = exec + 1; it != args.end(); ++it) {
+    const std::string& a = *it;
+    if (a == "--") {
+      it = args.erase(it);
+      if (it == args.end()) return;
+    } else if (a.size() > 1 && a[0] == '-') {
+      if (a.find('=') == std::string::npos && with_value.count(a) && it + 1 != args.end()) ++it;
+      continue;
+    }
+    // `it` is the container id.
+    g_exec_command.assign(it + 1, args.end());
+    args.erase(it + 1, args.end());
+    return;
+  }
 }
 
 void set_action(CLI::App* cmd, Action action) {
@@ -59,8 +87,13 @@ int main(int argc, char** argv) {
   add_spec(app, ctx);
   add_features(app, ctx);
 
+  // runc stops parsing options at the container id: everything after it is the command
+  // (so `exec ID sh -c X` works). CLI11 would read `-c` as --cap, so split here.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  split_exec_command(args);
+  std::reverse(args.begin(), args.end());
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -241,6 +241,8 @@ Result<Runtime::Created> Runtime::create_impl(const CreateOptions& o, bool inter
   state.created = now_rfc3339();
   state.annotations = spec.annotations;
   state.cgroup_path = cgroup->path();
+  state.cgroup_paths = cgroup->paths();
+  for (const auto& w : cgroup->drain_warnings()) spdlog::warn("{}: {}", o.id, w);
   std::string creating = state_json(state, ContainerStatus::creating).dump();
 
   SyncMessage go{};

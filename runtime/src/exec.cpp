@@ -125,9 +125,7 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   }
   plan.console_socket = console.get();
 
-  cgroup::Options cg_opts;
-  cg_opts.mountpoint = s.cgroup_mountpoint;
-  auto cg = cgroup::Manager::open(s.cgroup_path, s.id, cg_opts);
+  auto cg = open_container_cgroup(s);
   pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, 0));
   if (pid < 0) return sys_error("fork exec process");
   if (pid == 0) run_container_init(plan);

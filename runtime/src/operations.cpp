@@ -21,11 +21,7 @@ namespace berth::runtime {
 
 namespace {
 
-Result<std::unique_ptr<cgroup::Manager>> open_cgroup(const ContainerState& s) {
-  cgroup::Options opts;
-  opts.mountpoint = s.cgroup_mountpoint;
-  return cgroup::Manager::open(s.cgroup_path, s.id, opts);
-}
+Result<std::unique_ptr<cgroup::Manager>> open_cgroup(const ContainerState& s) { return open_container_cgroup(s); }
 
 Error bad_state(const std::string& id, std::string_view action, ContainerStatus status) {
   return Error{Errc::conflict, 0,

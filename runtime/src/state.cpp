@@ -42,7 +42,8 @@ Status save_state(const RuntimePaths& paths, const ContainerState& s) {
             {"rootfs", s.rootfs},   {"pid", s.pid},
             {"pid_start_time", s.pid_start_time}, {"created", s.created},
             {"owner", s.owner},     {"annotations", s.annotations},
-            {"cgroup_path", s.cgroup_path}, {"cgroup_mountpoint", s.cgroup_mountpoint}};
+            {"cgroup_path", s.cgroup_path}, {"cgroup_mountpoint", s.cgroup_mountpoint},
+            {"cgroup_paths", s.cgroup_paths}};
   return fs::write_file_atomic(paths.state_file(s.id), j.dump(), 0600);
 }
 
@@ -66,6 +67,7 @@ Result<ContainerState> load_state(const RuntimePaths& paths, const std::string& 
     s.annotations = doc.value("annotations", oci::StringMap{});
     s.cgroup_path = doc.value("cgroup_path", "");
     s.cgroup_mountpoint = doc.value("cgroup_mountpoint", "/sys/fs/cgroup");
+    s.cgroup_paths = doc.value("cgroup_paths", std::map<std::string, std::string>{});
     return s;
   });
 }
@@ -114,13 +116,18 @@ ContainerStatus current_status(const RuntimePaths& paths, const ContainerState& 
   if (!process_alive(state.pid, state.pid_start_time)) return ContainerStatus::stopped;
   if (fs::exists(paths.fifo(state.id))) return ContainerStatus::created;
   if (!state.cgroup_path.empty()) {
-    cgroup::Options opts;
-    opts.mountpoint = state.cgroup_mountpoint;
-    if (auto mgr = cgroup::Manager::open(state.cgroup_path, state.id, opts)) {
+    if (auto mgr = open_container_cgroup(state)) {
       if (auto frozen = (*mgr)->frozen(); frozen && *frozen) return ContainerStatus::paused;
     }
   }
   return ContainerStatus::running;
+}
+
+Result<std::unique_ptr<cgroup::Manager>> open_container_cgroup(const ContainerState& s) {
+  cgroup::Options opts;
+  opts.mountpoint = s.cgroup_mountpoint;
+  opts.v1_paths = s.cgroup_paths;
+  return cgroup::Manager::open(s.cgroup_path, s.id, opts);
 }
 
 OrderedJson state_json(const ContainerState& s, ContainerStatus status) {

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,7 +30,12 @@ struct ContainerState {
   oci::StringMap annotations;
   std::string cgroup_path;
   std::string cgroup_mountpoint = "/sys/fs/cgroup";
+  std::map<std::string, std::string> cgroup_paths;  // v1: hierarchy → path, as created
 };
+
+// Reopens the container's cgroup exactly as `create` resolved it.
+namespace cgroup { class Manager; }
+Result<std::unique_ptr<cgroup::Manager>> open_container_cgroup(const ContainerState& state);
 
 struct RuntimePaths {
   std::string root;  // --root

@@ -19,6 +19,8 @@ bool make_busybox_rootfs(const std::string& dir) {
   if (bb.empty()) return false;
   namespace fs = std::filesystem;
   std::error_code ec;
+  // mkdtemp makes 0700 directories; a non-root container user must be able to traverse "/".
+  ::chmod(dir.c_str(), 0755);
   for (const char* d : {"bin", "etc", "proc", "sys", "dev", "tmp", "root", "home/user"}) fs::create_directories(dir + "/" + d, ec);
   ::chmod((dir + "/tmp").c_str(), 01777);
   fs::copy_file(bb, dir + "/bin/busybox", fs::copy_options::overwrite_existing, ec);

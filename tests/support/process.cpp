@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -39,7 +41,16 @@ CommandResult run(const std::vector<std::string>& argv, const std::string& input
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   bool out_open = true, err_open = true;
   char buf[8192];
+  int status = 0;
+  bool exited = false;
   while (out_open || err_open) {
+    // A detached container inherits our pipes and keeps them open: once the command itself
+    // has exited, take what is buffered and stop.
+    if (!exited && ::waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      ::fcntl(out[0], F_SETFL, O_NONBLOCK);
+      ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+    }
     struct pollfd fds[2] = {{out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0}};
     int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
     if (left <= 0) {
@@ -47,10 +58,15 @@ CommandResult run(const std::vector<std::string>& argv, const std::string& input
       r.err += "\n[test harness: command timed out]";
       break;
     }
-    if (::poll(fds, 2, left) <= 0) continue;
+    int ready = ::poll(fds, 2, exited ? 0 : std::min(left, 20));
+    if (ready <= 0) {
+      if (exited) break;
+      continue;
+    }
     for (int i = 0; i < 2; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
       ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n < 0 && errno == EAGAIN) continue;
       if (n <= 0) {
         (i == 0 ? out_open : err_open) = false;
       } else {
@@ -60,8 +76,7 @@ CommandResult run(const std::vector<std::string>& argv, const std::string& input
   }
   ::close(out[0]);
   ::close(err[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  if (!exited) ::waitpid(pid, &status, 0);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }

@@ -63,7 +63,7 @@ bool is_executable_file(const char* path) {
 // Finds argv[0] on the container's PATH the way execvp would, but with the container's env.
 const char* find_program(const InitPlan& plan, char* buf, size_t size) {
   const char* name = plan.argv.pointers[0];
-  if (std::strchr(name, '/')) return name;
+  if (std::strchr(name, '/')) return is_executable_file(name) ? name : nullptr;
   const char* p = plan.path_env.c_str();
   while (true) {
     const char* end = std::strchr(p, ':');
@@ -98,7 +98,7 @@ void prepare_exec(InitPlan& plan) noexcept {
   char cwd[PATH_MAX];
   if (::getcwd(cwd, sizeof cwd) == nullptr || cwd[0] != '/') fail(plan, "cwd is outside the container root", EPERM);
   const char* program = find_program(plan, plan.program, sizeof plan.program);
-  if (!program) fail(plan, "executable file not found in $PATH:", ENOENT, plan.argv.pointers[0]);
+  if (!program) fail(plan, "executable file not found (or not executable):", ENOENT, plan.argv.pointers[0]);
   if (program != plan.program) {
     size_t len = 0;
     plan.program[0] = '\0';
