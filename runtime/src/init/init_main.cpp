@@ -99,6 +99,12 @@ static void wait_for_start(const InitPlan& plan) noexcept {
     if (errno != EPERM) fail(plan, "setsid", errno);
   }
 
+  // Early, so createContainer hooks already see the container's names.
+  if (plan.hostname && ::sethostname(plan.hostname->data(), plan.hostname->size()) < 0)
+    fail(plan, "sethostname", errno);
+  if (plan.domainname && ::setdomainname(plan.domainname->data(), plan.domainname->size()) < 0)
+    fail(plan, "setdomainname", errno);
+
   if (plan.clone_flags & CLONE_NEWNS) setup_rootfs(plan);
 
   if (plan.have_create_runtime_hooks) {
@@ -110,10 +116,6 @@ static void wait_for_start(const InitPlan& plan) noexcept {
     enter_rootfs(plan);
     finish_rootfs(plan);
   }
-  if (plan.hostname && ::sethostname(plan.hostname->data(), plan.hostname->size()) < 0)
-    fail(plan, "sethostname", errno);
-  if (plan.domainname && ::setdomainname(plan.domainname->data(), plan.domainname->size()) < 0)
-    fail(plan, "setdomainname", errno);
 
   setup_console(plan);
   apply_process_attributes(plan);
