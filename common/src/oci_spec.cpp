@@ -1054,7 +1054,8 @@ void check_hooks(const Hooks& hooks) {
 }
 
 void check_weight(const std::optional<uint16_t>& w, const std::string& where) {
-  if (w && (*w < 10 || *w > 1000)) fail(where, "must be between 10 and 1000, got " + std::to_string(*w));
+  // 0 means "not set": Docker sends it for every container without --blkio-weight.
+  if (w && *w != 0 && (*w < 10 || *w > 1000)) fail(where, "must be 0 (unset) or between 10 and 1000, got " + std::to_string(*w));
 }
 
 bool valid_page_size(std::string_view s) {

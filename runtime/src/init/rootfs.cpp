@@ -247,12 +247,13 @@ void write_sysctl(const InitPlan& plan, const std::string& path, const std::stri
 }  // namespace
 
 void finish_rootfs(InitPlan& plan) noexcept {
+  // Before /proc/sys becomes read-only.
+  for (const auto& [path, value] : plan.sysctl) write_sysctl(plan, path, value);
   if (!plan.masked_paths.empty()) {
     UniqueFd null_fd(open_verified_null(plan));
     for (const auto& p : plan.masked_paths) mask_path(plan, p.c_str(), null_fd.get());
   }
   for (const auto& p : plan.readonly_paths) readonly_path(plan, p.c_str());
-  for (const auto& [path, value] : plan.sysctl) write_sysctl(plan, path, value);
   if (plan.readonly_root) {
     unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/");
     if (::mount(nullptr, "/", nullptr, flags, nullptr) < 0) fail(plan, "remount / read-only", errno);
