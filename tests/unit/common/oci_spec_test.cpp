@@ -789,7 +789,7 @@ const BadSpec kBadSpecs[] = {
        s.linux->resources->blockIO = LinuxBlockIO{};
        s.linux->resources->blockIO->weightDevice = {{8, 0, 5, std::nullopt}};
      },
-     "config.json: linux.resources.blockIO.weightDevice[0].weight: must be between 10 and 1000, got 5"},
+     "config.json: linux.resources.blockIO.weightDevice[0].weight: must be 0 (unset) or between 10 and 1000, got 5"},
     {"DeviceCgroupAccess", [](Spec& s) { s.linux->resources->devices = {{true, "c", 1, 3, "rwx"}}; },
      "config.json: linux.resources.devices[0].access: must be a combination of r, w and m, got \"rwx\""},
     {"HugepageSize", [](Spec& s) { s.linux->resources->hugepageLimits = {{"2M", 1}}; },
