@@ -48,7 +48,7 @@ Status write_file(const std::string& path, std::string_view data, int mode) {
   return write_all(fd.get(), data, path);
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, int mode) {
+static Status write_and_rename(const std::string& path, std::string_view data, int mode, bool durable) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     auto fd = BERTH_TRY(open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
@@ -56,7 +56,7 @@ Status write_file_atomic(const std::string& path, std::string_view data, int mod
       ::unlink(tmp.c_str());
       return st;
     }
-    if (::fsync(fd.get()) < 0) {
+    if (durable && ::fsync(fd.get()) < 0) {
       auto err = sys_error("fsync " + tmp);
       ::unlink(tmp.c_str());
       return err;
@@ -68,6 +68,14 @@ Status write_file_atomic(const std::string& path, std::string_view data, int mod
     return err;
   }
   return ok();
+}
+
+Status write_file_atomic(const std::string& path, std::string_view data, int mode) {
+  return write_and_rename(path, data, mode, /*durable=*/true);
+}
+
+Status replace_file(const std::string& path, std::string_view data, int mode) {
+  return write_and_rename(path, data, mode, /*durable=*/false);
 }
 
 Status mkdir_p(const std::string& path, int mode) {

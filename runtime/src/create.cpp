@@ -62,7 +62,7 @@ Result<UniqueFd> receive_fd(int sock, SyncMessage* msg_out) {
 
 Status write_pid_file(const std::string& path, pid_t pid) {
   if (path.empty()) return ok();
-  return fs::write_file_atomic(path, std::to_string(pid), 0644);
+  return fs::replace_file(path, std::to_string(pid), 0644);
 }
 
 // Undoes a half-made container: the init, its cgroup and its state directory.
@@ -168,7 +168,7 @@ Result<Runtime::Created> Runtime::create_impl(const CreateOptions& o, bool inter
   }
   std::unique_ptr<cgroup::Manager> cgroup;  // outlives the cleanup that may destroy it
   CreateCleanup cleanup{paths_, o.id};
-  BERTH_TRY(fs::write_file_atomic(paths_.config_file(o.id), *config_text, 0600));
+  BERTH_TRY(fs::replace_file(paths_.config_file(o.id), *config_text, 0600));
 
   // cgroup: v2 in the VM, v1 best-effort on hybrid hosts.
   std::string cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";

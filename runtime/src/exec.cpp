@@ -151,7 +151,7 @@ Result<int> Runtime::exec(const ExecOptions& o) {
     ::waitpid(pid, nullptr, 0);
     return tl::unexpected(Error{Errc::internal, msg.sys_errno, std::string("exec: ") + msg.text});
   }
-  if (!o.pid_file.empty()) BERTH_TRY(fs::write_file_atomic(o.pid_file, std::to_string(pid)));
+  if (!o.pid_file.empty()) BERTH_TRY(fs::replace_file(o.pid_file, std::to_string(pid)));
   if (o.detach) return 0;
   UniqueFd master;
   if (console_peer) {

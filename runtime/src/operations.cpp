@@ -212,7 +212,7 @@ Status Runtime::update(const std::string& id, const std::optional<oci::LinuxReso
   auto cg = BERTH_TRY(open_cgroup(s));
   BERTH_TRY(cg->apply(r));
   spec.linux->resources = r;
-  return fs::write_file_atomic(paths_.config_file(id), oci::to_json(spec).dump(), 0600);
+  return fs::replace_file(paths_.config_file(id), oci::to_json(spec).dump(), 0600);
 }
 
 }  // namespace berth::runtime

@@ -44,7 +44,7 @@ Status save_state(const RuntimePaths& paths, const ContainerState& s) {
             {"owner", s.owner},     {"annotations", s.annotations},
             {"cgroup_path", s.cgroup_path}, {"cgroup_mountpoint", s.cgroup_mountpoint},
             {"cgroup_paths", s.cgroup_paths}};
-  return fs::write_file_atomic(paths.state_file(s.id), j.dump(), 0600);
+  return fs::replace_file(paths.state_file(s.id), j.dump(), 0600);
 }
 
 Result<ContainerState> load_state(const RuntimePaths& paths, const std::string& id) {

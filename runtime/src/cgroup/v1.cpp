@@ -239,6 +239,8 @@ class V1Manager final : public Manager {
   }
 
   Status kill_all(int sig) override {
+    // An empty cgroup (the common case at delete) needs no freeze round trip.
+    if (auto current = this->pids(); current && current->empty()) return ok();
     // Frozen, nothing in the cgroup can fork a child we would miss.
     bool thaw_after = sig == SIGKILL && find("freezer") && freeze().has_value();
     auto pids = this->pids();

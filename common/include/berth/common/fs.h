@@ -14,6 +14,9 @@ Status write_file(const std::string& path, std::string_view data, int mode = 064
 // Writes to a temporary file beside `path`, fsyncs it and renames it over `path`,
 // so readers see either the old or the new content, never a torn one.
 Status write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
+// Same replace-by-rename, without fsync: for state on tmpfs (/run) or state that is rebuilt
+// after a crash anyway, where the fsync would be most of the cost.
+Status replace_file(const std::string& path, std::string_view data, int mode = 0644);
 Status mkdir_p(const std::string& path, int mode = 0755);
 // Removes a tree without following symlinks; a missing path is not an error.
 Status remove_all(const std::string& path);
