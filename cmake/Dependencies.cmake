@@ -22,3 +22,17 @@ endif()
 if(BERTH_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# spdlog and fmt compiled into the binary (Debian's spdlog_header_only target still links
+# the shared libfmt, so this one is spelled out).
+add_library(berth_spdlog_embedded INTERFACE)
+target_compile_definitions(berth_spdlog_embedded INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY=1)
+get_target_property(_spdlog_inc spdlog::spdlog_header_only INTERFACE_INCLUDE_DIRECTORIES)
+target_include_directories(berth_spdlog_embedded INTERFACE ${_spdlog_inc})
+target_link_libraries(berth_spdlog_embedded INTERFACE Threads::Threads)
+
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  # Static archives for the statically linked runtime.
+  find_library(BERTH_SECCOMP_STATIC NAMES libseccomp.a)
+  find_library(BERTH_LIBCAP_STATIC NAMES libcap.a)
+endif()
