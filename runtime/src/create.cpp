@@ -212,6 +212,7 @@ Result<Runtime::Created> Runtime::create_impl(const CreateOptions& o, bool inter
   for (const auto& w : warnings) spdlog::warn("{}: {}", o.id, w);
   plan.sync_fd = child_sync.get();
   plan.state_dir_fd = state_dir.get();
+  plan.new_session_keyring = !o.no_new_keyring;
   plan.console_socket = console.get();
 
   BERTH_TRY(setup_time_namespace(spec));

@@ -84,6 +84,7 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   std::vector<std::string> warnings;
   BERTH_TRY(plan_process(plan, process, spec, &warnings));
   plan.wait_for_start = false;
+  plan.new_session_keyring = false;  // exec joins the container's session keyring, as in runc
   plan.preserve_fds = o.preserve_fds;
   std::string proc = "/proc/" + std::to_string(s.pid) + "/ns/";
   for (const auto& ns : kNamespaces) {

@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/keyctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -117,6 +119,11 @@ static void wait_for_start(const InitPlan& plan) noexcept {
     finish_rootfs(plan);
   }
 
+  // Keys of the host's session must not be visible to the container. Kernels without keyring
+  // support (ENOSYS) and seccomp-denied keyctl are not fatal, as in runc.
+  if (plan.new_session_keyring && ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 && errno != ENOSYS &&
+      errno != EPERM)
+    fail(plan, "join a new session keyring", errno);
   setup_console(plan);
   apply_process_attributes(plan);
   drop_privileges(plan);

@@ -110,6 +110,7 @@ struct InitPlan {
     uint64_t runtime = 0, deadline = 0, period = 0;
   } scheduler;
   std::optional<int> oom_score_adj;
+  bool new_session_keyring = true;  // like runc: a fresh keyring per container unless --no-new-keyring
   std::optional<SeccompProgram> seccomp;
 
   // Terminal.

@@ -272,6 +272,31 @@ TEST_F(IsolationTest, EnvAndCwd) {
   EXPECT_EQ(r.out, "hi there\n/etc\n");
 }
 
+TEST_F(IsolationTest, NewSessionKeyringUnlessDisabled) {
+  // busybox has no keyctl: a tiny static program prints the session keyring's serial.
+  std::string src = dir_ + "/keyid.c";
+  write_file(src,
+             "#include <linux/keyctl.h>\n#include <stdio.h>\n#include <sys/syscall.h>\n#include <unistd.h>\n"
+             "int main(void){printf(\"%ld\\n\", syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));return 0;}\n");
+  if (sh("cc -static -O1 -o " + shared_rootfs_ + "/bin/keyid " + src).status != 0) GTEST_SKIP() << "no C compiler";
+  write_spec(base_spec({"/bin/keyid"}));
+  auto serial = [&](bool fresh) {
+    std::vector<std::string> args = {"run", "--bundle", bundle_, unique_id("keyring")};
+    if (!fresh) args.insert(args.begin() + 1, "--no-new-keyring");
+    auto r = rt(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out;
+  };
+  // Each container gets its own anonymous session keyring...
+  std::string a = serial(true), b = serial(true);
+  EXPECT_GT(std::atol(a.c_str()), 0) << a;
+  EXPECT_NE(a, b);
+  // ...unless told not to, when it keeps the caller's (the same one every time).
+  std::string c = serial(false), d = serial(false);
+  EXPECT_EQ(c, d);
+  EXPECT_NE(c, a);
+}
+
 TEST_F(IsolationTest, OomScoreAdj) {
   auto spec = base_spec({"cat", "/proc/self/oom_score_adj"});
   spec["process"]["oomScoreAdj"] = 345;
