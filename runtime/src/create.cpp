@@ -17,7 +17,9 @@
 #include "berth/common/log.h"
 #include "cgroup/cgroup.h"
 #include "hooks.h"
+#include "init/fd_passing.h"
 #include "init/plan.h"
+#include "unix_socket.h"
 #include "plan_builder.h"
 #include "runtime.h"
 
@@ -25,40 +27,12 @@ namespace berth::runtime {
 
 namespace {
 
-Result<UniqueFd> connect_unix(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return sys_error("socket");
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return make_error(Errc::invalid_argument, "console socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) return sys_error("connect to " + path);
-  return fd;
-}
-
-Result<UniqueFd> receive_fd(int sock, SyncMessage* msg_out) {
-  struct msghdr msg {};
-  SyncMessage body{};
-  struct iovec iov {&body, sizeof body};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
+Result<UniqueFd> receive_message(int sock, SyncMessage* msg) {
+  int fd = -1;
+  ssize_t n = receive_fd(sock, msg, sizeof *msg, &fd);
   if (n < 0) return sys_error("receive from container init");
-  if (msg_out) *msg_out = body;
-  if (n == 0) msg_out->type = static_cast<SyncType>(0);
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c && c->cmsg_type == SCM_RIGHTS) {
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    return UniqueFd(fd);
-  }
-  return UniqueFd();
+  if (n == 0) msg->type = static_cast<SyncType>(0);  // EOF: the init is gone
+  return UniqueFd(fd);
 }
 
 Status write_pid_file(const std::string& path, pid_t pid) {
@@ -271,7 +245,7 @@ Result<Runtime::Created> Runtime::create_impl(const CreateOptions& o, bool inter
 
   for (;;) {
     SyncMessage msg{};
-    UniqueFd passed = BERTH_TRY(receive_fd(parent_sync.get(), &msg));
+    UniqueFd passed = BERTH_TRY(receive_message(parent_sync.get(), &msg));
     if (msg.type == SyncType::ready) break;
     if (msg.type == SyncType::error) return tl::unexpected(init_error(msg));
     if (msg.type == SyncType::hooks_request) {
@@ -292,8 +266,10 @@ Result<Runtime::Created> Runtime::create_impl(const CreateOptions& o, bool inter
   Created created;
   created.pid = pid;
   if (console_peer) {
-    SyncMessage ignored{};
-    created.console_master = BERTH_TRY(receive_fd(console_peer.get(), &ignored));
+    char name[64];
+    int master = -1;
+    if (receive_fd(console_peer.get(), name, sizeof name, &master) < 0) return sys_error("receive the pty master");
+    created.console_master.reset(master);
   }
   cleanup.armed = false;
   spdlog::debug("{}: created, init pid {}", o.id, pid);

@@ -15,7 +15,9 @@
 #include "berth/common/log.h"
 #include "caps.h"
 #include "cgroup/cgroup.h"
+#include "init/fd_passing.h"
 #include "plan_builder.h"
+#include "unix_socket.h"
 #include "runtime.h"
 
 namespace berth::runtime {
@@ -109,12 +111,7 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   UniqueFd console, console_peer;
   if (process.terminal) {
     if (!o.console_socket.empty()) {
-      UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      struct sockaddr_un addr {};
-      addr.sun_family = AF_UNIX;
-      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", o.console_socket.c_str());
-      if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) return sys_error("connect console socket " + o.console_socket);
-      console = std::move(fd);
+      console = BERTH_TRY(connect_unix(o.console_socket));
     } else if (!o.detach) {
       int cs[2];
       if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cs) < 0) return sys_error("console socketpair");
@@ -156,21 +153,9 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   if (o.detach) return 0;
   UniqueFd master;
   if (console_peer) {
-    struct msghdr m {};
-    char b[64];
-    struct iovec iov {b, sizeof b};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
-    if (::recvmsg(console_peer.get(), &m, MSG_CMSG_CLOEXEC) > 0) {
-      if (auto* c = CMSG_FIRSTHDR(&m); c && c->cmsg_type == SCM_RIGHTS) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        master.reset(fd);
-      }
-    }
+    char name[64];
+    int fd = -1;
+    if (receive_fd(console_peer.get(), name, sizeof name, &fd) > 0) master.reset(fd);
   }
   return wait_foreground(pid, std::move(master));
 }

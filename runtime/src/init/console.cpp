@@ -9,36 +9,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "init/fd_passing.h"
 #include "init/init_internal.h"
 #include "init/sys.h"
 
 namespace berth::runtime::init {
 
-namespace {
-
-bool send_fd(int sock, int fd, const char* name) {
-  struct msghdr msg {};
-  struct iovec iov {};
-  iov.iov_base = const_cast<char*>(name);
-  iov.iov_len = std::strlen(name);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof fd);
-  ssize_t n;
-  do {
-    n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n >= 0;
-}
-
-}  // namespace
 
 void setup_console(InitPlan& plan) noexcept {
   if (!plan.terminal) return;
@@ -56,7 +32,8 @@ void setup_console(InitPlan& plan) noexcept {
     ws.ws_col = plan.console_cols;
     ::ioctl(slave.get(), TIOCSWINSZ, &ws);
   }
-  if (!send_fd(plan.console_socket, master.get(), "/dev/ptmx")) fail(plan, "send pty master to console socket", errno);
+  static const char kName[] = "/dev/ptmx";
+  if (!send_fd(plan.console_socket, master.get(), kName, sizeof kName - 1)) fail(plan, "send pty master to console socket", errno);
   master.reset();
   if (::ioctl(slave.get(), TIOCSCTTY, 0) < 0) fail(plan, "set controlling terminal", errno);
   for (int fd = 0; fd < 3; ++fd) {

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "init/fd_passing.h"
 #include "init/init_internal.h"
 #include "init/sys.h"
 
@@ -41,21 +42,9 @@ void load_seccomp(InitPlan& plan) {
   if (rc < 0) fail(plan, "load seccomp filter", -rc);
   if (plan.seccomp->has_notify && rc > 0) {
     // Hand the listener to the runtime, which forwards it to listenerPath.
-    struct msghdr msg {};
     SyncMessage body{};
     body.type = SyncType::seccomp_fd;
-    struct iovec iov {&body, sizeof body};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &rc, sizeof rc);
-    if (::sendmsg(plan.sync_fd, &msg, MSG_NOSIGNAL) < 0) fail(plan, "send seccomp listener", errno);
+    if (!send_fd(plan.sync_fd, rc, &body, sizeof body)) fail(plan, "send seccomp listener", errno);
     UniqueFd listener(rc);
   }
 }
