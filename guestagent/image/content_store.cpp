@@ -218,6 +218,12 @@ Result<std::unique_ptr<BlobWriter>> ContentStore::writer(std::string_view expect
       if (errno != EINTR) return sys_error("lock " + w->temp_path_);
     }
     if (has(expected)) {
+      // A writer that raced past the first check may have created a fresh ingest file after
+      // the blob was committed; holding its lock, we know nobody uses it: drop it.
+      struct stat held, named;
+      if (::fstat(fd.get(), &held) == 0 && ::stat(w->temp_path_.c_str(), &named) == 0 && named.st_ino == held.st_ino &&
+          named.st_dev == held.st_dev)
+        ::unlink(w->temp_path_.c_str());
       w->exists_ = true;
       return w;
     }

@@ -109,7 +109,9 @@ TEST_F(EngineTest, ContainerdRunsContainersThroughBerthRuntime) {
   // create, start, exec, state, kill and delete on the runtime.
   auto d1 = with({"run", "-d", "--runc-binary", BERTH_RUNTIME_BIN, "berth.test/busybox:1", "ctr2", "sleep", "60"});
   ASSERT_EQ(d1.status, 0) << d1.err;
-  auto ex = with({"task", "exec", "--exec-id", "e1", "ctr2", "sh", "-c", "echo exec-ok; exit 5"});
+  // ctr can exit before containerd has copied the last output of a process that exits at
+  // once (its IO wait races the exit), so the process lingers briefly after writing.
+  auto ex = with({"task", "exec", "--exec-id", "e1", "ctr2", "sh", "-c", "echo exec-ok; sleep 0.3; exit 5"});
   EXPECT_EQ(ex.status, 5) << ex.err;
   EXPECT_EQ(ex.out, "exec-ok\n");
   auto ps = with({"task", "ps", "ctr2"});
