@@ -1,0 +1,24 @@
+// The Docker Engine API routes, one registration function per group. Agent::create calls
+// them in this order; register_image_routes (api/images*.cpp, the images endpoints) runs last
+// and may replace routes registered before it (Router::add replaces same method+pattern).
+#pragma once
+
+namespace berth::agent {
+
+namespace http {
+class Router;
+}
+class Agent;
+
+void register_system_routes(http::Router& router, Agent& agent);      // _ping, version, info, events
+void register_container_routes(http::Router& router, Agent& agent);   // create, list, inspect, lifecycle
+void register_container_stream_routes(http::Router& router, Agent& agent);  // attach, logs, wait, stats
+void register_container_file_routes(http::Router& router, Agent& agent);    // archive, export, top, prune
+void register_exec_routes(http::Router& router, Agent& agent);
+void register_volume_routes(http::Router& router, Agent& agent);
+// What `docker run` and `docker load` need from the images API: pull, list, inspect, load.
+void register_run_image_routes(http::Router& router, Agent& agent);
+// The rest of the images API (history, tag, rmi, save, prune, df, distribution): images*.cpp.
+void register_image_routes(http::Router& router, Agent& agent);
+
+}  // namespace berth::agent

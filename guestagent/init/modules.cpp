@@ -1,0 +1,76 @@
+#include "init/modules.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+#include "berth/common/fs.h"
+#include "berth/common/unique_fd.h"
+#include "init/console.h"
+
+namespace berth::agent::init {
+
+Result<std::vector<std::string>> read_module_list(const std::string& path) {
+  std::string text = BERTH_TRY(fs::read_file(path));
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    out.push_back(line);
+  }
+  return out;
+}
+
+ModuleReport load_modules(const std::vector<std::string>& paths) {
+  ModuleReport report;
+  for (const auto& path : paths) {
+    int64_t start = boot_ms();
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      report.failures.push_back(path + ": " + std::strerror(errno));
+      continue;
+    }
+    if (::syscall(SYS_finit_module, fd.get(), "", 0) == 0) {
+      ++report.loaded;
+    } else if (errno == EEXIST) {
+      ++report.already;
+    } else {
+      report.failures.push_back(path + ": " + std::strerror(errno));
+    }
+    report.times.emplace_back(path.substr(path.rfind('/') + 1), boot_ms() - start);
+  }
+  return report;
+}
+
+size_t boot_module_count(const std::vector<std::string>& paths) {
+  static const char* const kBootModules[] = {"virtio_mmio", "virtio_pci", "virtio_blk", "virtio_net", "virtio_rng",
+                                             "virtio-rng", "vsock", "vmw_vsock_virtio_transport", "fuse", "virtiofs",
+                                             "button"};
+  size_t count = 0;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::string name = paths[i].substr(paths[i].rfind('/') + 1);
+    name = name.substr(0, name.find(".ko"));
+    for (const char* m : kBootModules)
+      if (name == m) count = i + 1;
+  }
+  return count;
+}
+
+std::string ModuleReport::slowest(size_t count) const {
+  auto sorted = times;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (size_t i = 0; i < sorted.size() && i < count; ++i) {
+    if (!out.empty()) out += ", ";
+    out += sorted[i].first + " " + std::to_string(sorted[i].second) + " ms";
+  }
+  return out;
+}
+
+}  // namespace berth::agent::init

@@ -1,0 +1,39 @@
+// Loading the kernel modules images/build lists in /etc/berth/modules.load (absolute .ko
+// paths, each after its dependencies) with finit_module(2): no modprobe, no modules.dep
+// parsing at boot.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "berth/common/result.h"
+
+namespace berth::agent::init {
+
+struct ModuleReport {
+  int loaded = 0;
+  int already = 0;  // EEXIST: loaded before us (or built in under another name)
+  std::vector<std::string> failures;  // "/lib/modules/.../x.ko: Unknown symbol in module"
+  std::vector<std::pair<std::string, int64_t>> times;  // module file name → ms, in load order
+  // "bridge.ko 58 ms, nf_tables.ko 40 ms, ...": the `count` slowest, for the console.
+  std::string slowest(size_t count) const;
+};
+
+// Reads the list (one path per line; blank lines and '#' comments skipped).
+Result<std::vector<std::string>> read_module_list(const std::string& path);
+
+// Loads them in order. A module that fails is reported and the rest are still tried:
+// most of berth works without, say, br_netfilter.
+ModuleReport load_modules(const std::vector<std::string>& paths);
+
+// Where the list splits into what boot waits for and what only containers need. Boot needs
+// the devices (virtio transports, block, net, vsock, virtiofs, entropy) and the power
+// button; overlay, bridge, veth and netfilter are needed only once a container starts, so
+// they load on a thread while the disk and the network come up. The split is after the last
+// boot module, so every module still loads after everything listed before it (images/build
+// lists each module after its dependencies and the device modules first).
+size_t boot_module_count(const std::vector<std::string>& paths);
+
+}  // namespace berth::agent::init

@@ -1,0 +1,279 @@
+#include "init/pid1.h"
+
+#include <fcntl.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <thread>
+
+#include "berth/common/fs.h"
+#include "berth/common/protocol.h"
+#include "berth/common/version.h"
+#include "init/clock.h"
+#include "init/cmdline.h"
+#include "init/console.h"
+#include "init/control_api.h"
+#include "init/data_disk.h"
+#include "init/emergency.h"
+#include "init/events.h"
+#include "init/modules.h"
+#include "init/network.h"
+#include "init/shares.h"
+#include "init/shutdown.h"
+#include "init/signal_loop.h"
+#include "init/system_mounts.h"
+#include "init/timeline.h"
+#include "init/vsock_listen.h"
+
+namespace berth::agent::init {
+
+namespace {
+
+constexpr const char* kModulesList = "/etc/berth/modules.load";
+// Containers' runtimes read this when the root could not be made pivot_root-able and they
+// must fall back to --no-pivot (see make_root_pivotable()).
+constexpr const char* kNoPivotMarker = "/run/berth/rootfs-no-pivot";
+
+// Makes sure fd 1 is the console: the kernel opens /dev/console for init's stdio, but
+// leaves them closed if it could not.
+int console_fd() {
+  if (::fcntl(1, F_GETFD) >= 0) return 1;
+  int fd = ::open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+  return fd >= 0 ? fd : 2;
+}
+
+std::string kernel_release() {
+  utsname u{};
+  return ::uname(&u) == 0 ? u.release : "?";
+}
+
+struct NetResult {
+  Result<NetworkInfo> info = make_error(Errc::internal, "not run");
+  int64_t start_ms = 0, end_ms = 0;
+};
+
+// Loads `list` on the calling thread as boot step `step`; failures become warnings.
+void load_kernel_modules(const std::vector<std::string>& list, const char* step, BootTimeline& timeline,
+                         ControlContext& ctx) {
+  int64_t start = boot_ms();
+  ModuleReport report = load_modules(list);
+  int64_t end = boot_ms();
+  timeline.add(step, start, end);
+  logger()->info("{}: {} loaded, {} already present, {} failed in {} ms (slowest: {})", step, report.loaded,
+                 report.already, report.failures.size(), end - start, report.slowest(ctx.debug ? 50 : 3));
+  for (const auto& f : report.failures) {
+    logger()->error("module {}", f);
+    ctx.warnings.push_back("module " + f);
+  }
+  Json& j = ctx.boot_report["modules"];
+  if (!j.is_object()) j = {{"loaded", 0}, {"already", 0}, {"failed", Json::array()}};
+  j["loaded"] = j.value("loaded", 0) + report.loaded;
+  j["already"] = j.value("already", 0) + report.already;
+  for (const auto& f : report.failures) j["failed"].push_back(f);
+}
+
+[[noreturn]] void boot_and_serve(Pid1Options options);
+
+[[noreturn]] void shut_down(const Pid1Options& options, const std::string& reason, const std::vector<std::string>& unmount_roots) {
+  logger()->info("shutting down: {}", reason);
+  EventBus::instance().publish("shutdown", {{"reason", reason}});
+  if (options.stop_containers) {
+    options.stop_containers(options.stop_budget);
+    // Whatever the Docker side's stop left behind.
+    terminate_all_processes(std::chrono::milliseconds(0));
+  } else {
+    terminate_all_processes(options.stop_budget);
+  }
+  ::sync();
+  unmount_all(unmount_roots);
+  power_off();
+}
+
+}  // namespace
+
+bool should_run_as_pid1(int argc, char** argv) {
+  if (::getpid() == 1) return true;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--pid1") == 0) return ::access("/etc/berth/VERSION", F_OK) == 0;
+  }
+  return false;
+}
+
+void run_pid1(Pid1Options options) {
+  // PID 1 must not die: an uncaught exception on any thread ends in the emergency shell
+  // (with what it was) rather than in a kernel panic.
+  std::set_terminate([] {
+    std::string what = "unknown";
+    try {
+      if (auto e = std::current_exception()) std::rethrow_exception(e);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    emergency_shell("berth-agent failed: uncaught exception: " + what);
+  });
+  boot_and_serve(std::move(options));
+}
+
+namespace {
+
+[[noreturn]] void boot_and_serve(Pid1Options options) {
+  int64_t init_ms = boot_ms();
+  setup_console_log(console_fd());
+  block_pid1_signals();  // before any thread exists, so that every thread inherits the mask
+  ::umask(022);
+  ::setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+  ::setenv("HOME", "/root", 1);
+  logger()->info("berth-agent {} ({}) starting as PID 1 on Linux {}, {} ms after the kernel", kVersion, kGitCommit,
+                 kernel_release(), init_ms);
+
+  static BootTimeline timeline;
+  static ShutdownRequest shutdown;
+  timeline.init_started(init_ms);
+  auto ctx = std::make_shared<ControlContext>();
+  ctx->timeline = &timeline;
+  ctx->request_shutdown = [](const std::string& reason) { shutdown.request(reason); };
+
+  // Mounts. The root bind comes first: later mounts must land inside it.
+  int64_t step = boot_ms();
+  auto pivotable = make_root_pivotable();
+  if (auto st = mount_system(); !st) emergency_shell("mounting the system file systems failed: " + st.error().what());
+  if (!pivotable) {
+    logger()->error("the root cannot be made pivot_root-able ({}); containers need --no-pivot",
+                    pivotable.error().what());
+    ctx->warnings.push_back("root: " + pivotable.error().what());
+    (void)fs::mkdir_p("/run/berth");
+    (void)fs::write_file(kNoPivotMarker, pivotable.error().what() + "\n");
+  }
+  if (auto controllers = enable_cgroup_controllers(); !controllers) {
+    logger()->warn("cgroup controllers: {}", controllers.error().what());
+    ctx->warnings.push_back("cgroups: " + controllers.error().what());
+  }
+  timeline.add("mounts", step, boot_ms());
+
+  // The command line: the host's configuration. Bad entries are named and skipped.
+  BootParams params;
+  if (auto text = fs::read_file("/proc/cmdline")) {
+    params = parse_cmdline(*text);
+  } else {
+    ctx->warnings.push_back("cannot read /proc/cmdline: " + text.error().what());
+  }
+  for (const auto& p : params.problems) {
+    logger()->error("kernel command line: {} (ignored)", p);
+    ctx->warnings.push_back("kernel command line: " + p);
+  }
+  ctx->debug = params.debug;
+  if (params.time_unix_nanos) {
+    if (auto moved = set_clock_from_boot_param(*params.time_unix_nanos); !moved)
+      logger()->warn("berth.time: {}", moved.error().what());
+  }
+  if (auto st = set_hostname(params.hostname); !st) logger()->warn("host name: {}", st.error().what());
+  // Ctrl-Alt-Del becomes SIGINT to us (a clean shutdown) instead of an immediate reboot.
+  ::reboot(RB_DISABLE_CAD);
+
+  if (options.run_command) set_command_runner(options.run_command);
+  if (options.start_reaper) {
+    if (auto st = options.start_reaper(); !st) emergency_shell("starting the agent's reaper failed: " + st.error().what());
+  }
+  if (auto st = start_signal_loop(!options.start_reaper, shutdown); !st)
+    emergency_shell("starting the signal loop failed: " + st.error().what());
+
+  // Device modules now; the ones only containers need on a thread (see boot_module_count).
+  std::vector<std::string> modules, late_modules;
+  if (auto list = read_module_list(kModulesList)) {
+    modules = std::move(*list);
+    late_modules.assign(modules.begin() + static_cast<long>(boot_module_count(modules)), modules.end());
+    modules.resize(modules.size() - late_modules.size());
+  } else {
+    logger()->error("modules: {}", list.error().what());
+    ctx->warnings.push_back("modules: " + list.error().what());
+  }
+  load_kernel_modules(modules, "modules", timeline, *ctx);
+  ControlContext late_ctx;  // its own warnings: the thread must not share ctx's vectors
+  late_ctx.debug = ctx->debug;
+  // Measured under TCG with one vCPU (bench/guest_boot, 5 boots each): agent time to ready
+  // 675 ms with this overlap against 814 ms loading everything first.
+  std::thread late_thread([&] { load_kernel_modules(late_modules, "modules_late", timeline, late_ctx); });
+
+  // The network comes up on its own thread: DHCP is mostly waiting, the disk mostly work.
+  NetResult net;
+  std::thread net_thread([&] {
+    net.start_ms = boot_ms();
+    net.info = setup_network(params, options.dhcp_timeout);
+    net.end_ms = boot_ms();
+  });
+
+  step = boot_ms();
+  auto device = find_data_disk(std::chrono::seconds(2));
+  if (!device) emergency_shell("data disk: " + device.error().what());
+  auto disk = prepare_data_disk(*device);
+  if (!disk) emergency_shell("data disk: " + disk.error().what());
+  logger()->info("data disk {} ({}{}) mounted at {}", disk->device, disk->found, disk->formatted ? ", formatted now" : "",
+                 kDataMount);
+  timeline.add("disk", step, boot_ms());
+  ctx->boot_report["disk"] = disk->to_json();
+
+  std::vector<std::string> unmount_roots;
+  if (!params.shares.empty()) {
+    step = boot_ms();
+    auto shares = mount_shares(params.shares);
+    timeline.add("shares", step, boot_ms());
+    Json list = Json::array();
+    for (const auto& s : shares) {
+      list.push_back(s.to_json());
+      if (s.mounted) unmount_roots.push_back(s.spec.path);
+      if (!s.mounted) ctx->warnings.push_back("share " + s.spec.tag + " at " + s.spec.path + ": " + s.error);
+    }
+    ctx->boot_report["shares"] = std::move(list);
+  }
+  unmount_roots.push_back(kDataMount);
+
+  late_thread.join();
+  for (auto& w : late_ctx.warnings) ctx->warnings.push_back(std::move(w));
+  Json& mods = ctx->boot_report["modules"];
+  for (const char* k : {"loaded", "already"}) mods[k] = mods.value(k, 0) + late_ctx.boot_report["modules"].value(k, 0);
+  for (const auto& f : late_ctx.boot_report["modules"]["failed"]) mods["failed"].push_back(f);
+  net_thread.join();
+  timeline.add("net", net.start_ms, net.end_ms);
+  if (net.info) {
+    logger()->info("network: {} {} ({}){}", net.info->interface, net.info->address, net.info->method,
+                   net.info->gateway.empty() ? "" : ", gateway " + net.info->gateway);
+    ctx->boot_report["network"] = net.info->to_json();
+  } else {
+    logger()->error("network: {}; continuing without it", net.info.error().what());
+    ctx->warnings.push_back("network: " + net.info.error().what());
+    ctx->boot_report["network"] = {{"error", net.info.error().what()}};
+  }
+
+  // Ready: the host may talk to us. The context is complete (and read-only) from here on.
+  auto control = listen_vsock(protocol::kControlPort);
+  if (!control) emergency_shell("control API: " + control.error().what());
+  if (options.serve_docker_api) {
+    auto docker = listen_vsock(protocol::kDockerApiPort);
+    auto st = docker ? options.serve_docker_api(std::move(*docker)) : Status(tl::unexpected(docker.error()));
+    if (!st) {
+      logger()->error("Docker API: {}", st.error().what());
+      ctx->warnings.push_back("Docker API: " + st.error().what());
+    }
+  } else {
+    logger()->info("Docker API: not built into this berth-agent; vsock port {} stays closed",
+                   protocol::kDockerApiPort);
+  }
+  int64_t ready_ms = boot_ms();
+  timeline.ready(ready_ms);
+  size_t warnings = ctx->warnings.size();
+  if (auto st = serve_control_api(std::move(*control), ctx); !st) emergency_shell("control API: " + st.error().what());
+  logger()->info("ready in {} ms ({} ms kernel, {} ms agent){}", ready_ms, init_ms, ready_ms - init_ms,
+                 warnings == 0 ? "" : ", with " + std::to_string(warnings) + " warning(s)");
+  EventBus::instance().publish("ready");
+
+  shut_down(options, shutdown.wait(), unmount_roots);
+}
+
+}  // namespace
+
+}  // namespace berth::agent::init
