@@ -49,7 +49,7 @@ Status attach(Agent& agent, http::Request& req, http::Response& res) {
   }
   if (!token) return ok();
   int client = hj->fd;
-  auto s = agent.containers().attach(*token, [client] { return http::peer_closed(client); });
+  auto s = agent.containers().attach(*token, [client] { return http::peer_hung_up(client); });
   if (!s) return ok();  // the client left, or the container went away: close the connection
   ProxyOptions po;
   po.forward_input = opts.attach_stdin;

@@ -75,4 +75,10 @@ bool peer_closed(int fd) {
   return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+bool peer_hung_up(int fd) {
+  pollfd p{fd, 0, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
 }  // namespace berth::agent::http

@@ -25,5 +25,9 @@ bool wait_readable(int fd, int timeout_ms);
 // True when the peer has closed or reset the connection (no bytes are consumed). Used by
 // long waits that write nothing for a while (wait, events) to notice a client that left.
 bool peer_closed(int fd);
+// True only when the peer is gone in both directions. A hijacked attach must outlive a
+// client that half-closed (`docker run -i` closes stdin once its input is sent and
+// still reads the output), so it waits on this rather than on peer_closed().
+bool peer_hung_up(int fd);
 
 }  // namespace berth::agent::http

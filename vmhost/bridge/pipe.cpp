@@ -1,5 +1,6 @@
 #include "bridge/pipe.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -8,6 +9,19 @@
 namespace berth::bridge {
 
 namespace {
+
+// After `from` half-closed: waits until it is gone in both directions. That happens either
+// because the other direction finished too (we shut `from`'s write side) or because the
+// client closed outright without reading the rest; only the second needs passing on, but
+// passing on a close of an already finished pipe is harmless. Without it a client that
+// left while the far side had nothing to say would stay half-open there for ever (an
+// attach waiting for its container to start never learns the client is gone).
+void wait_for_hangup(int from, int to) {
+  pollfd p{from, 0, 0};
+  while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+  }
+  abort_streams(from, to);
+}
 
 // Returns the bytes copied; false in `clean` when it ended with an error.
 uint64_t copy(int from, int to, bool& clean) {
@@ -19,6 +33,7 @@ uint64_t copy(int from, int to, bool& clean) {
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) {
       ::shutdown(to, SHUT_WR);
+      wait_for_hangup(from, to);
       return total;
     }
     if (n < 0) break;

@@ -1,5 +1,10 @@
 // The docker CLI's container commands against berth-agent --native.
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <atomic>
 #include <thread>
@@ -97,6 +102,43 @@ TEST_F(AgentTest, RunItUnderScriptAndPipedStdin) {
   auto in = docker({"run", "-i", "--rm", kImage, "sh", "-c", "cat; echo done; exit 6"}, "line one\nline two\n");
   EXPECT_EQ(in.status, 6) << in.err;
   EXPECT_EQ(in.out, "line one\nline two\ndone\n");
+}
+
+// A client that sends its stdin and half-closes before the container starts (a fast
+// `docker run -i` against a slow VM) still gets its input to the process and the output back.
+TEST_F(AgentTest, AttachThatHalfClosesBeforeStartKeepsItsInput) {
+  ASSERT_EQ(docker({"create", "-i", "--name", "early", kImage, "cat"}).status, 0);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, socket_.c_str(), sizeof a.sun_path - 1);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  timeval tv{30, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string req =
+      "POST /v1.41/containers/early/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\n"
+      "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  std::string raw;
+  char buf[4096];
+  while (raw.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << raw;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(raw.rfind("HTTP/1.1 101", 0), 0u) << raw;
+  ASSERT_EQ(::send(fd, "early input\n", 12, MSG_NOSIGNAL), 12);
+  ::shutdown(fd, SHUT_WR);
+  ::usleep(1500000);  // the agent polls for a departed client every 500 ms: let it see the half-close
+  ASSERT_EQ(docker({"start", "early"}).status, 0);
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_NE(raw.find("early input\n"), std::string::npos) << raw;
+  EXPECT_EQ(trim(docker({"wait", "early"}, "", 20).out), "0");
 }
 
 TEST_F(AgentTest, ExecWithAndWithoutTty) {

@@ -3,6 +3,7 @@
 #include "bridge/socket_bridge.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -201,6 +202,36 @@ TEST_F(BridgeTest, StopEndsOpenConnectionsAndRemovesTheSocket) {
   EXPECT_EQ(read_all(c.get()).find("EOF-SEEN"), std::string::npos);
   EXPECT_FALSE(net::connect_unix(dir_ / "docker.sock"));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "docker.sock"));
+}
+
+// `docker run -i` half-closes once stdin is sent, then may leave outright (Ctrl-C) while
+// the container has not started yet and the guest has written nothing: the guest must
+// learn that the client is gone, not keep a half-open attach for ever.
+TEST_F(BridgeTest, ClientThatLeavesAfterHalfCloseHangsUpTheGuestSide) {
+  auto listener = net::listen_unix(dir_ / "vsock.sock", 0600).value();
+  std::atomic<int> guest_saw{0};  // 1: only the half-close, 2: the hang-up
+  std::thread guest([&] {
+    pollfd lp{listener.get(), POLLIN, 0};
+    if (::poll(&lp, 1, 5000) != 1) return;
+    UniqueFd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    int flags = ::fcntl(fd.get(), F_GETFL);
+    ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+    if (!net::read_line(fd.get(), 64, net::Clock::now() + 5s, "fake guest")) return;
+    (void)net::send_all(fd.get(), "OK 1\n", "fake guest");
+    if (read_all(fd.get()) != "stdin") return;
+    guest_saw = 1;
+    pollfd p{fd.get(), 0, 0};
+    if (::poll(&p, 1, 5000) == 1 && (p.revents & POLLHUP)) guest_saw = 2;
+  });
+  auto bridge = start_bridge(dir_ / "vsock.sock");
+  {
+    UniqueFd c = client();
+    ASSERT_TRUE(net::send_all(c.get(), "stdin", "client"));
+    ::shutdown(c.get(), SHUT_WR);
+    for (int i = 0; i < 500 && guest_saw == 0; ++i) std::this_thread::sleep_for(5ms);
+  }
+  guest.join();
+  EXPECT_EQ(guest_saw, 2);
 }
 
 TEST_F(BridgeTest, RefusesToStealALiveSocket) {
