@@ -53,7 +53,9 @@ Status attach(Agent& agent, http::Request& req, http::Response& res) {
   if (!s) return ok();  // the client left, or the container went away: close the connection
   ProxyOptions po;
   po.forward_input = opts.attach_stdin;
-  po.detach_keys = opts.attach_stdin ? keys : std::vector<char>{};
+  // As dockerd: the detach sequence is only looked for on a terminal; piped stdin is data
+  // and may hold any bytes (ctrl-p ctrl-q included).
+  po.detach_keys = opts.attach_stdin && c.config.tty ? keys : std::vector<char>{};
   proxy_stream(client, std::move(hj->read_ahead), s->fd.get(), std::move(s->read_ahead), po);
   return ok();
 }

@@ -83,7 +83,8 @@ Status exec_start(Agent& agent, http::Request& req, http::Response& res) {
   }
   ProxyOptions po;
   po.forward_input = state.config.attach_stdin;
-  if (po.forward_input) {
+  // Detach keys only on a terminal, as for attach: piped stdin is passed on byte for byte.
+  if (po.forward_input && (state.config.tty || tty)) {
     auto keys = parse_detach_keys(state.config.detach_keys.empty() ? "ctrl-p,ctrl-q" : state.config.detach_keys);
     if (keys) po.detach_keys = *keys;
   }

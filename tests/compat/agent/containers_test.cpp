@@ -102,6 +102,11 @@ TEST_F(AgentTest, RunItUnderScriptAndPipedStdin) {
   auto in = docker({"run", "-i", "--rm", kImage, "sh", "-c", "cat; echo done; exit 6"}, "line one\nline two\n");
   EXPECT_EQ(in.status, 6) << in.err;
   EXPECT_EQ(in.out, "line one\nline two\ndone\n");
+  // Without a terminal stdin is data: ctrl-p ctrl-q (Docker's detach keys) pass through.
+  std::string binary = std::string("a\x10\x11") + "b";
+  auto raw = docker({"run", "-i", "--rm", kImage, "wc", "-c"}, binary);
+  EXPECT_EQ(raw.status, 0) << raw.err;
+  EXPECT_EQ(trim(raw.out), "4");
 }
 
 // A client that sends its stdin and half-closes before the container starts (a fast
@@ -149,6 +154,8 @@ TEST_F(AgentTest, ExecWithAndWithoutTty) {
   EXPECT_EQ(plain.err, "exec-err\n");
   auto stdin_exec = docker({"exec", "-i", "ex", "sh", "-c", "tr a-z A-Z"}, "shout\n");
   EXPECT_EQ(stdin_exec.out, "SHOUT\n");
+  auto binary = docker({"exec", "-i", "ex", "wc", "-c"}, std::string("x\x10\x11y\n"));
+  EXPECT_EQ(trim(binary.out), "5") << binary.err;
   auto env = docker({"exec", "-e", "X=1", "-w", "/tmp", "-u", "nobody", "ex", "sh", "-c", "echo $X $(pwd) $(id -u)"});
   EXPECT_EQ(env.out, "1 /tmp 65534\n") << env.err;
   auto tty = sh("script -eqc \"stty cols 70 rows 10; docker -H unix://" + socket_ +
