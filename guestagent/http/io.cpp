@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 namespace berth::agent::http {
 
@@ -79,6 +80,18 @@ bool peer_hung_up(int fd) {
   pollfd p{fd, 0, 0};
   if (::poll(&p, 1, 0) <= 0) return false;
   return (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+void linger_before_close(int fd, int timeout_ms) {
+  if (::shutdown(fd, SHUT_WR) != 0) return;
+  char buf[4096];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    auto n = read_some(fd, buf, sizeof buf, static_cast<int>(left.count()));
+    if (!n || *n == 0) return;
+  }
 }
 
 }  // namespace berth::agent::http

@@ -29,5 +29,10 @@ bool peer_closed(int fd);
 // client that half-closed (`docker run -i` closes stdin once its input is sent and
 // still reads the output), so it waits on this rather than on peer_closed().
 bool peer_hung_up(int fd);
+// Ends a hijacked stream without a reset: sends end of file, then reads and discards what
+// the client still sends until it closes (bounded by timeout_ms). Closing a socket with
+// unread input makes the kernel send RST, and a client that typed into a terminal while the
+// process exited would see "connection reset by peer" instead of the exit code.
+void linger_before_close(int fd, int timeout_ms);
 
 }  // namespace berth::agent::http

@@ -28,6 +28,7 @@ namespace {
 constexpr int kHeaderTimeoutMs = 30000;
 // What a handler may leave unread of a body before the connection is closed instead.
 constexpr size_t kMaxDrain = 1 << 20;
+constexpr int kLingerMs = 2000;
 }  // namespace
 
 struct Server::Acceptor {
@@ -86,7 +87,11 @@ struct Server::Conn : std::enable_shared_from_this<Server::Conn> {
       return false;
     Response res(&conn, req);
     server.router().dispatch(req, res);
-    if (res.hijacked() || res.streaming() || res.must_close()) return false;
+    if (res.hijacked()) {
+      linger_before_close(conn.fd(), kLingerMs);
+      return false;
+    }
+    if (res.streaming() || res.must_close()) return false;
     if (!conn.body_done() && !conn.drain_body(kMaxDrain)) return false;
     return req.keep_alive;
   }
