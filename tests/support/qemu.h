@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/qemu/host_tsc.h"
 #include "process.h"
 
 namespace berth::test {
@@ -43,24 +44,9 @@ inline std::string find_program(const std::string& name) {
 // with tsc_early_khz= skips the calibration; tsc=reliable keeps the jiffies-based
 // watchdog, which TCG makes just as jittery, from throwing the TSC out later.
 inline long host_tsc_khz() {
-#if defined(__x86_64__)
-  static const long khz = [] {
-    auto now_ns = [] {
-      timespec ts{};
-      ::clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-      return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-    };
-    long long t0 = now_ns();
-    unsigned long long c0 = __builtin_ia32_rdtsc();
-    ::usleep(100000);
-    long long t1 = now_ns();
-    unsigned long long c1 = __builtin_ia32_rdtsc();
-    return static_cast<long>(static_cast<double>(c1 - c0) * 1e6 / static_cast<double>(t1 - t0));
-  }();
+  // Measured the way the QEMU backend does it (one definition), once per test process.
+  static const long khz = qemu::host_tsc_khz();
   return khz;
-#else
-  return 0;
-#endif
 }
 
 struct MicroVm {

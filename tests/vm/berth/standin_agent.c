@@ -28,20 +28,9 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/vm_sockets.h>
 
-static void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char* fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
-  buf[n++] = '\n';
-  (void)!write(1, buf, (size_t)n);
-}
+#include "guest_init.h"
+#include <linux/vm_sockets.h>
 
 static void mkdir_p(const char* path) {
   char tmp[4096];
@@ -57,23 +46,9 @@ static void mkdir_p(const char* path) {
 }
 
 static void setup_system(void) {
-  mkdir("/dev", 0755);
-  mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
-  mkdir("/proc", 0555);
-  mount("proc", "/proc", "proc", 0, NULL);
-  mkdir("/sys", 0555);
-  mount("sysfs", "/sys", "sysfs", 0, NULL);
+  mount_kernel_filesystems();
   mkdir("/tmp", 01777);
   mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
-  if (fcntl(1, F_GETFD) < 0) {
-    int fd = open("/dev/console", O_RDWR);
-    if (fd >= 0) {
-      dup2(fd, 0);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      if (fd > 2) close(fd);
-    }
-  }
 }
 
 static void load_modules(void) {

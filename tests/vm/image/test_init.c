@@ -23,38 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char* fmt, ...) {
-  char buf[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
-  buf[n++] = '\n';
-  // One write per line so that kernel messages do not split it.
-  (void)!write(1, buf, (size_t)n);
-}
-
-static void setup_console(void) {
-  mkdir("/dev", 0755);
-  mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
-  mkdir("/proc", 0555);
-  mount("proc", "/proc", "proc", 0, NULL);
-  mkdir("/sys", 0555);
-  mount("sysfs", "/sys", "sysfs", 0, NULL);
-  // The kernel gave us /dev/console as stdio if the image has the node; make sure.
-  if (fcntl(1, F_GETFD) < 0) {
-    int fd = open("/dev/console", O_RDWR);
-    if (fd >= 0) {
-      dup2(fd, 0);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      if (fd > 2) close(fd);
-    }
-  }
-}
+#include "guest_init.h"
 
 static void report_version(void) {
   char buf[512] = {0};
@@ -150,7 +119,7 @@ int main(void) {
     puts("berth-vm-test-init (stand-in)");
     return 0;
   }
-  setup_console();
+  mount_kernel_filesystems();
   say("BERTH-TEST-READY");
   report_version();
   load_modules();
