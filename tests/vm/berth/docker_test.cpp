@@ -119,6 +119,14 @@ TEST_F(DockerVm, RunsContainersThroughTheSocket) {
   EXPECT_EQ(hello.status, 0) << hello.err << env_->diagnostics("default");
   EXPECT_EQ(hello.out, "hello\n");
 
+  // The guest is pure cgroup v2: limits land in the container's own cgroup, which its cgroup
+  // namespace shows at /sys/fs/cgroup.
+  auto limits = env_->docker("default", {"run", "--rm", "--memory", "64m", "--pids-limit", "50", "--cpus", "0.5",
+                                         kImage, "cat", "/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max",
+                                         "/sys/fs/cgroup/cpu.max"});
+  EXPECT_EQ(limits.status, 0) << limits.err;
+  EXPECT_EQ(limits.out, "67108864\n50\n50000 100000\n") << limits.err;
+
   // -v "$PWD:/src": the share is mounted at the same path in the guest.
   {
     std::ofstream(env_->share() + "/in.txt") << "from the host\n";
