@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -15,10 +16,8 @@ namespace berth::agent::image {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && ::strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
 }
 
 // An IP literal (no brackets) into family + 16 bytes.
@@ -98,8 +97,8 @@ Result<IpNet> parse_cidr(std::string_view text) {
 Result<std::string> validate_mirror(std::string_view url) {
   std::string u(url);
   auto scheme_end = u.find("://");
-  std::string scheme = scheme_end == std::string::npos ? "" : lower(u.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https")
+  std::string scheme = scheme_end == std::string::npos ? "" : u.substr(0, scheme_end);
+  if (!(scheme.size() == 4 && starts_with_nocase(scheme, "http")) && !(scheme.size() == 5 && starts_with_nocase(scheme, "https")))
     return invalid("invalid mirror: unsupported scheme \"" + scheme + "\" in \"" + u + "\"");
   std::string rest = u.substr(scheme_end + 3);
   if (rest.find_first_of("?#") != std::string::npos)
@@ -117,9 +116,8 @@ Result<InsecureRegistries> InsecureRegistries::parse(const std::vector<std::stri
   for (std::string r : entries) {
     if (r.starts_with("-") || r.ends_with("-"))
       return invalid("invalid index name (" + r + "). Cannot begin or end with a hyphen");
-    std::string l = lower(r);
-    if (l.starts_with("http://")) r = r.substr(7);
-    else if (l.starts_with("https://")) r = r.substr(8);
+    if (starts_with_nocase(r, "http://")) r = r.substr(7);
+    else if (starts_with_nocase(r, "https://")) r = r.substr(8);
     else if (r.find("://") != std::string::npos) return invalid("insecure registry " + r + " should not contain '://'");
     if (r.find('/') != std::string::npos) {
       auto net = parse_cidr(r);
