@@ -65,8 +65,11 @@ int main(int argc, char** argv) {
   app.add_option("--runtime", o.runtime_bin, "berth-runtime binary (default: next to berth-agent, or the build's)");
   app.add_option("--shim", o.shim_bin, "berth-shim binary (default: next to berth-agent, or the build's)");
   app.add_option("--init", o.init_bin, "init for --init containers (default: docker-init or tini if installed)");
-  app.add_option("--registry-mirror", o.registry.mirrors, "registry mirror for docker.io images");
-  app.add_option("--insecure-registry", o.registry.insecure_registries, "registry reachable over plain HTTP");
+  app.add_option("--config-file", o.config_file,
+                 "daemon configuration in dockerd's daemon.json format (default: <state-root>/daemon.json if present)");
+  app.add_option("--registry-mirror", o.registry.mirrors, "registry mirror for docker.io images (repeatable)");
+  app.add_option("--insecure-registry", o.registry.insecure_registries,
+                 "registry reachable over plain HTTP: host[:port] or a CIDR (repeatable)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
   app.add_option("--log-file", log_file, "log to this file instead of stderr");
   CLI11_PARSE(app, argc, argv);

@@ -7,6 +7,7 @@
 
 #include "berth/common/fs.h"
 #include "berth/common/log.h"
+#include "core/daemon_config.h"
 #include "core/ids.h"
 #include "image/safe_fs.h"
 #include "routes.h"
@@ -48,6 +49,16 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentOptions options) {
     a->id_ = new_id();
     BERTH_TRY(fs::write_file_atomic(id_file, a->id_ + "\n", 0600));
   }
+
+  bool explicit_config = !a->o_.config_file.empty();
+  std::string config_path = explicit_config ? a->o_.config_file : root + "/daemon.json";
+  auto config = BERTH_TRY(load_daemon_config(config_path, explicit_config));
+  if (!config.unused_keys.empty()) {
+    std::string keys;
+    for (const auto& k : config.unused_keys) keys += (keys.empty() ? "" : ", ") + k;
+    log->warn("{}: berth does not use these settings: {}", config_path, keys);
+  }
+  a->o_.registry = BERTH_TRY(merge_registry_config(a->o_.registry, config));
 
   image::StoreOptions so;
   so.state_root = root;
@@ -117,7 +128,7 @@ void Agent::image_event(const std::string& action, const std::string& ref, std::
   e.action = action;
   e.id = ref;
   e.attributes = std::move(attrs);
-  e.attributes["name"] = ref;
+  e.attributes.try_emplace("name", ref);
   events_.publish(std::move(e));
 }
 

@@ -28,7 +28,11 @@ struct AgentOptions {
   std::string init_bin;     // docker-init/tini for --init; empty: none
   bool native = true;       // a daemon on a Linux host (not PID 1 in the VM)
   bool no_pivot = false;
+  // Registry settings from the command line; Agent::create merges the configuration file's
+  // (core/daemon_config.h) into them.
   image::RegistryConfig registry;
+  // dockerd-style daemon.json; empty: <state_root>/daemon.json when it exists.
+  std::string config_file;
 };
 
 class Agent {
@@ -55,7 +59,8 @@ class Agent {
   http::WorkerPool& pool() { return pool_; }
   const std::string& id() const { return id_; }
 
-  // Publishes an image event (pull, load, tag, untag, delete, …).
+  // Publishes an image event (pull, load, tag, untag, delete, …); attribute "name" defaults
+  // to `ref`.
   void image_event(const std::string& action, const std::string& ref, std::map<std::string, std::string> attrs = {});
 
  private:

@@ -114,4 +114,20 @@ Json list_json(const Container& c, int64_t now) {
           {"Mounts", mounts_json(c)}};
 }
 
+Json image_summary_json(const image::ImageRecord& r, bool old_api) {
+  Json labels = Json::object();
+  for (const auto& [k, v] : r.config.labels) labels[k] = v;
+  Json j = {{"Id", r.id},
+            {"ParentId", ""},
+            {"RepoTags", r.repo_tags},
+            {"RepoDigests", r.repo_digests},
+            {"Created", r.created},
+            {"Size", r.size},
+            {"SharedSize", -1},
+            {"Labels", labels},
+            {"Containers", -1}};
+  if (old_api) j["VirtualSize"] = r.size;
+  return j;
+}
+
 }  // namespace berth::agent

@@ -9,6 +9,7 @@
 #include "berth/common/result.h"
 #include "core/container.h"
 #include "http/request.h"
+#include "image/image_store.h"
 
 namespace berth::agent {
 
@@ -27,5 +28,9 @@ Json inspect_json(const Container& c, const std::vector<std::string>& exec_ids, 
 // One element of GET /containers/json.
 Json list_json(const Container& c, int64_t now_ns);
 Json network_settings_json(const Container& c);
+
+// One element of GET /images/json (and of /system/df's Images). Containers is -1 (not
+// counted) unless the caller fills it in.
+Json image_summary_json(const image::ImageRecord& r, bool old_api);
 
 }  // namespace berth::agent

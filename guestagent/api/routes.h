@@ -18,7 +18,12 @@ void register_exec_routes(http::Router& router, Agent& agent);
 void register_volume_routes(http::Router& router, Agent& agent);
 // What `docker run` and `docker load` need from the images API: pull, list, inspect, load.
 void register_run_image_routes(http::Router& router, Agent& agent);
-// The rest of the images API (history, tag, rmi, save, prune, df, distribution): images*.cpp.
+// The rest of the images API (history, tag, rmi, save, prune, df, distribution): images_routes.cpp
+// calls the four below.
 void register_image_routes(http::Router& router, Agent& agent);
+void register_image_ops_routes(http::Router& router, Agent& agent);     // history, tag, rmi, prune
+void register_image_save_routes(http::Router& router, Agent& agent);    // save
+void register_system_df_routes(http::Router& router, Agent& agent);     // system df
+void register_distribution_routes(http::Router& router, Agent& agent);  // distribution inspect
 
 }  // namespace berth::agent

@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "core/filters.h"
 #include "core/ids.h"
+#include "helpers.h"
 #include "image/reference.h"
 #include "routes.h"
 
@@ -95,22 +96,6 @@ Status create(Agent& agent, http::Request& req, http::Response& res) {
   return res.end_stream();
 }
 
-Json summary_json(const image::ImageRecord& r, bool old_api) {
-  Json labels = Json::object();
-  for (const auto& [k, v] : r.config.labels) labels[k] = v;
-  Json j = {{"Id", r.id},
-            {"ParentId", ""},
-            {"RepoTags", r.repo_tags},
-            {"RepoDigests", r.repo_digests},
-            {"Created", r.created},
-            {"Size", r.size},
-            {"SharedSize", -1},
-            {"Labels", labels},
-            {"Containers", -1}};
-  if (old_api) j["VirtualSize"] = r.size;
-  return j;
-}
-
 bool reference_matches(const image::ImageRecord& r, const std::string& pattern) {
   for (const auto& t : r.repo_tags) {
     std::string repo = t.substr(0, t.rfind(':'));
@@ -132,7 +117,8 @@ Status list(Agent& agent, http::Request& req, http::Response& res) {
   bool old_api = req.api_version() < http::ApiVersion{1, 44};
   Json out = Json::array();
   for (const auto& r : images) {
-    if (dangling && !*dangling && r.repo_tags.empty()) continue;
+    // dangling=false hides only images without any reference (dockerd's list).
+    if (dangling && !*dangling && r.repo_tags.empty() && r.repo_digests.empty()) continue;
     if (!f.match_labels("label", r.config.labels)) continue;
     if (r.created >= before || r.created <= since) continue;
     if (f.has("reference")) {
@@ -140,7 +126,7 @@ Status list(Agent& agent, http::Request& req, http::Response& res) {
       for (const auto& p : f.get("reference")) hit = hit || reference_matches(r, p);
       if (!hit) continue;
     }
-    Json j = summary_json(r, old_api);
+    Json j = image_summary_json(r, old_api);
     if (!req.query.get_bool("digests") && old_api) j.erase("RepoDigests");
     out.push_back(j);
   }

@@ -6,6 +6,7 @@
 
 #include "agent.h"
 #include "berth/common/version.h"
+#include "core/daemon_config.h"
 #include "core/filters.h"
 #include "core/ids.h"
 #include "core/stats.h"
@@ -110,12 +111,7 @@ Json info_json(Agent& agent) {
           {"OSType", "linux"},
           {"Architecture", u.machine},
           {"IndexServerAddress", "https://index.docker.io/v1/"},
-          {"RegistryConfig",
-           {{"AllowNondistributableArtifactsCIDRs", nullptr},
-            {"AllowNondistributableArtifactsHostnames", nullptr},
-            {"InsecureRegistryCIDRs", {"127.0.0.0/8"}},
-            {"IndexConfigs", Json::object()},
-            {"Mirrors", agent.options().registry.mirrors}}},
+          {"RegistryConfig", registry_info_json(agent.options().registry)},
           {"NCPU", ncpu > 0 ? ncpu : 1},
           {"MemTotal", host_memory_bytes()},
           {"GenericResources", nullptr},

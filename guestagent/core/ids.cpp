@@ -147,8 +147,43 @@ std::optional<int64_t> parse_time_ns(std::string_view s) {
   return secs * 1000000000 + frac_ns;
 }
 
+std::optional<int64_t> parse_go_duration(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") return 0;
+  if (s.empty()) return std::nullopt;
+  double total = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (i == 0) return std::nullopt;
+    double value = 0;
+    try {
+      value = std::stod(std::string(s.substr(0, i)));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    s.remove_prefix(i);
+    size_t u = 0;
+    while (u < s.size() && !std::isdigit(static_cast<unsigned char>(s[u])) && s[u] != '.') ++u;
+    std::string_view unit = s.substr(0, u);
+    s.remove_prefix(u);
+    double scale = unit == "ns" ? 1 : (unit == "us" || unit == "\u00b5s" || unit == "\u03bcs") ? 1e3 : unit == "ms" ? 1e6
+                 : unit == "s" ? 1e9 : unit == "m" ? 60e9 : unit == "h" ? 3600e9 : 0;
+    if (scale == 0) return std::nullopt;
+    total += value * scale;
+  }
+  return static_cast<int64_t>(negative ? -total : total);
+}
+
 Result<int64_t> parse_timestamp_param(std::string_view text, std::string_view name) {
   if (auto t = parse_time_ns(text)) return *t;
+  if (text != "0")
+    if (auto d = parse_go_duration(text); d && text.find_first_not_of("0123456789.") != std::string_view::npos)
+      return now_ns() - *d;
   auto dot = text.find('.');
   std::string_view whole = text.substr(0, dot);
   int64_t secs = 0;

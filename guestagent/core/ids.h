@@ -32,8 +32,11 @@ inline constexpr std::string_view kZeroTime = "0001-01-01T00:00:00Z";
 std::optional<int64_t> parse_time_ns(std::string_view text);
 int64_t to_ns(Clock::time_point t);
 int64_t now_ns();
-// Docker's `since`/`until` query values: "1700000000", "1700000000.5", or RFC 3339.
+// Docker's `since`/`until` query values: "1700000000", "1700000000.5", RFC 3339, or a Go
+// duration before now ("10m", "1h30m"), as dockerd's timetypes.GetTimestamp reads them.
 Result<int64_t> parse_timestamp_param(std::string_view text, std::string_view name);
+// Go's time.ParseDuration ("1h30m", "1.5s", "-10m", "300ms"), in nanoseconds.
+std::optional<int64_t> parse_go_duration(std::string_view text);
 
 // Go's units.HumanDuration: "Less than a second", "About a minute", "5 hours", "3 weeks", …
 std::string human_duration(std::chrono::nanoseconds d);

@@ -374,7 +374,7 @@ class ArchiveSaver {
  public:
   ArchiveSaver(ImageStore& store, const WriteFn& write) : store_(store), write_(write) {}
 
-  Status run(const std::vector<std::string>& names) {
+  Result<std::vector<std::string>> run(const std::vector<std::string>& names) {
     struct Wanted {
       ImageEntry entry;
       std::vector<Reference> tags;
@@ -424,11 +424,13 @@ class ArchiveSaver {
     if (!archive_) return make_error(Errc::internal, "archive_write_new failed");
     archive_write_set_format_pax_restricted(archive_.get());
     archive_write_set_bytes_in_last_block(archive_.get(), 1);
-    if (archive_write_open2(archive_.get(), this, nullptr, sink, nullptr, nullptr) != ARCHIVE_OK) return failure("open");
+    if (archive_write_open2(archive_.get(), this, nullptr, sink, nullptr, nullptr) != ARCHIVE_OK)
+      return tl::unexpected(failure("open").error());
     BERTH_TRY(add_dir("blobs"));
     BERTH_TRY(add_dir("blobs/sha256"));
 
     Json manifest_json = Json::array();
+    Json repositories = Json::object();  // the legacy `repositories` file: name → tag → top layer
     Index index;
     index.media_type = std::string(media_type::kOciIndex);
     for (const auto& w : wanted) {
@@ -450,6 +452,7 @@ class ArchiveSaver {
       Descriptor d{std::string(media_type::kOciManifest), manifest_digest, static_cast<int64_t>(body.size()), std::nullopt, {}, {}};
       for (const auto& t : w.tags) {
         tags.push_back(t.familiar());
+        if (!w.entry.layers.empty()) repositories[t.familiar_name()][t.tag] = std::string(digest_hex(w.entry.layers.back().diff_id));
         Descriptor named = d;
         named.annotations["io.containerd.image.name"] = t.string();
         named.annotations["org.opencontainers.image.ref.name"] = t.tag;
@@ -463,8 +466,11 @@ class ArchiveSaver {
     BERTH_TRY(add_file("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"));
     BERTH_TRY(add_file("index.json", index_to_json(index)));
     BERTH_TRY(add_file("manifest.json", manifest_json.dump()));
-    if (archive_write_close(archive_.get()) != ARCHIVE_OK) return failure("finish");
-    return ok();
+    if (!repositories.empty()) BERTH_TRY(add_file("repositories", repositories.dump()));
+    if (archive_write_close(archive_.get()) != ARCHIVE_OK) return tl::unexpected(failure("finish").error());
+    std::vector<std::string> ids;
+    for (const auto& w : wanted) ids.push_back(w.entry.id);
+    return ids;
   }
 
   ~ArchiveSaver() {
@@ -573,13 +579,13 @@ class ArchiveSaver {
   std::vector<std::string> leased_snaps_;
 };
 
-Status ImageStore::save(const std::vector<std::string>& refs, const WriteFn& write) {
+Result<std::vector<std::string>> ImageStore::save(const std::vector<std::string>& refs, const WriteFn& write) {
   if (refs.empty()) return make_error(Errc::invalid_argument, "no images to save");
   ArchiveSaver saver(*this, write);
   return saver.run(refs);
 }
 
-Status ImageStore::save_fd(const std::vector<std::string>& refs, int fd) {
+Result<std::vector<std::string>> ImageStore::save_fd(const std::vector<std::string>& refs, int fd) {
   return save(refs, [fd](const void* data, size_t size) -> Status {
     auto* p = static_cast<const char*>(data);
     while (size) {

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <ctime>
 
 #include "safe_fs.h"
 
@@ -130,6 +132,23 @@ Result<std::string> read_account_file(int rootfs_fd, const char* path) {
 }
 
 }  // namespace
+
+int64_t parse_config_time(const std::string& s) {
+  struct tm tm {};
+  const char* rest = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return 0;
+  int64_t t = static_cast<int64_t>(::timegm(&tm));
+  if (*rest == '.')
+    while (*++rest >= '0' && *rest <= '9') {
+    }
+  if ((*rest == '+' || *rest == '-') && std::strlen(rest) >= 6) {
+    int sign = *rest == '+' ? 1 : -1;
+    int hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+    int mm = (rest[4] - '0') * 10 + (rest[5] - '0');
+    t -= sign * (hh * 3600 + mm * 60);
+  }
+  return t;
+}
 
 Result<ImageConfig> parse_image_config(std::string_view text) {
   auto doc = BERTH_TRY(parse_json(text, "image config"));

@@ -60,6 +60,10 @@ struct ImageConfig {
   Json raw;  // the whole document, for inspect
 };
 
+// RFC 3339 ("2024-01-02T03:04:05.123456789Z", "+01:00" offsets) to unix seconds; 0 if
+// unreadable (the config's `created` and its history's).
+int64_t parse_config_time(const std::string& text);
+
 // Errors name the field ("config.Env[2]: expected string").
 Result<ImageConfig> parse_image_config(std::string_view json);
 

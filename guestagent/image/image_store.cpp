@@ -17,52 +17,22 @@ namespace berth::agent::image {
 
 namespace {
 
-// RFC 3339 ("2024-01-02T03:04:05.123456789Z", "+01:00" offsets) to unix seconds; 0 if unreadable.
-int64_t parse_time(const std::string& s) {
-  struct tm tm {};
-  const char* rest = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!rest) return 0;
-  int64_t t = static_cast<int64_t>(::timegm(&tm));
-  if (*rest == '.')
-    while (*++rest >= '0' && *rest <= '9') {
-    }
-  if ((*rest == '+' || *rest == '-') && std::strlen(rest) >= 6) {
-    int sign = *rest == '+' ? 1 : -1;
-    int hh = (rest[1] - '0') * 10 + (rest[2] - '0');
-    int mm = (rest[4] - '0') * 10 + (rest[5] - '0');
-    t -= sign * (hh * 3600 + mm * 60);
-  }
-  return t;
-}
-
 bool is_hex(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::string shorten(const std::string& id) { return short_id(id); }
 
-// One tag plus digest references of that same repository still count as a single name
-// (Docker's isSingleReference): removing it would leave the image without a usable name.
-bool is_single_reference(const std::vector<std::string>& refs) {
-  if (refs.size() <= 1) return refs.size() == 1;
-  std::optional<Reference> tag;
-  std::set<std::string> digest_names;
-  for (const auto& text : refs) {
-    auto r = parse_reference(text);
-    if (!r) continue;
-    if (r->has_digest()) {
-      digest_names.insert(r->name());
-    } else if (!tag) {
-      tag = *r;
-    } else {
-      return false;
-    }
-  }
-  if (!tag) return digest_names.size() == 1;
-  return digest_names.size() == 1 && digest_names.count(tag->name());
+// dockerd's ErrImageDoesNotExist: the reference as the user meant it ("nope" → "nope:latest"),
+// or the reference's own error when the text is none (a 400, as dockerd answers).
+tl::unexpected<Error> no_such_image(const std::string& text) {
+  std::string_view hex = text;
+  if (hex.starts_with("sha256:")) hex.remove_prefix(7);
+  if (hex.size() == 64 && is_hex(hex)) return make_error(Errc::not_found, "No such image: sha256:" + std::string(hex));
+  auto ref = parse_reference(text);
+  if (!ref) return tl::unexpected(ref.error());
+  return make_error(Errc::not_found, "No such image: " + ref->familiar());
 }
-
-auto no_such_image(const std::string& what) { return make_error(Errc::not_found, "No such image: " + what); }
 
 }  // namespace
 
@@ -126,7 +96,6 @@ void ImageStore::emit(const ProgressFn& progress, ProgressEvent ev) {
 // ---- lookups ---------------------------------------------------------------------------
 
 Result<ImageStore::Resolved> ImageStore::resolve_locked(const std::string& text) const {
-  if (text.empty()) return no_such_image(text);
   if (text.starts_with("sha256:") && is_digest(text)) {
     if (index_.images.count(text)) return Resolved{text, std::nullopt};
     return no_such_image(text);
@@ -181,7 +150,7 @@ Result<ImageRecord> ImageStore::record_locked(const ImageEntry& e) {
     r.layers.push_back(std::move(li));
   }
   r.config = BERTH_TRY(config_of(e.id));
-  r.created = parse_time(r.config.created);
+  r.created = parse_config_time(r.config.created);
   return r;
 }
 
@@ -189,7 +158,7 @@ Result<std::vector<ImageRecord>> ImageStore::list(bool dangling_only) {
   std::lock_guard lock(mu_);
   std::vector<ImageRecord> out;
   for (const auto& [id, e] : index_.images) {
-    if (dangling_only && !index_.refs_of(id).empty()) continue;
+    if (dangling_only && !is_dangling_locked(id)) continue;
     auto r = record_locked(e);
     if (!r) {
       log::get("agent")->warn("image {}: {}", shorten(id), r.error().what());
@@ -246,105 +215,6 @@ Result<ImageRecord> ImageStore::register_image(ImageEntry entry, const std::vect
   return record_locked(index_.images.at(entry.id));
 }
 
-Status ImageStore::tag(const std::string& source, const std::string& new_reference) {
-  auto ref = BERTH_TRY(parse_reference(new_reference));
-  if (ref.has_digest()) return make_error(Errc::invalid_argument, "refusing to create a tag with a digest reference");
-  std::lock_guard lock(mu_);
-  auto r = BERTH_TRY(resolve_locked(source));
-  index_.refs[ref.string()] = r.id;
-  return index_.save(index_path());
-}
-
-Result<std::vector<DeleteItem>> ImageStore::remove(const std::string& ref_or_id, bool force, const InUseFn& in_use) {
-  std::vector<DeleteItem> items;
-  {
-    std::lock_guard lock(mu_);
-    auto r = BERTH_TRY(resolve_locked(ref_or_id));
-    const std::string id = r.id;
-    auto use = in_use ? in_use(id) : std::nullopt;
-    auto refs = index_.refs_of(id);
-
-    if (r.ref) {
-      if (!force && use && is_single_reference(refs))
-        return make_error(Errc::conflict, "conflict: unable to remove repository reference \"" + ref_or_id +
-                                              "\" (must force) - container " + shorten(use->container_id) +
-                                              " is using its referenced image " + shorten(id));
-      index_.refs.erase(r.ref->string());
-      items.push_back({r.ref->familiar(), {}});
-      // Without a tag left in that repository its digest references would only keep the
-      // image alive invisibly; Docker drops them too.
-      if (!r.ref->has_digest()) {
-        bool tag_left = false;
-        std::vector<Reference> digests;
-        for (const auto& other : index_.refs_of(id)) {
-          auto o = parse_reference(other);
-          if (!o || o->name() != r.ref->name()) continue;
-          if (o->has_digest()) digests.push_back(*o);
-          else tag_left = true;
-        }
-        if (!tag_left)
-          for (const auto& d : digests) {
-            index_.refs.erase(d.string());
-            items.push_back({d.familiar(), {}});
-          }
-      }
-      if (!index_.refs_of(id).empty() || use) {
-        BERTH_TRY(index_.save(index_path()));
-        return items;
-      }
-    } else {
-      if (refs.size() > 1 && !force && !is_single_reference(refs))
-        return make_error(Errc::conflict, "conflict: unable to delete " + shorten(id) +
-                                              " (must be forced) - image is referenced in multiple repositories");
-      if (use && use->running)
-        return make_error(Errc::conflict, "conflict: unable to delete " + shorten(id) +
-                                              " (cannot be forced) - image is being used by running container " +
-                                              shorten(use->container_id));
-      if (use && !force)
-        return make_error(Errc::conflict, "conflict: unable to delete " + shorten(id) +
-                                              " (must be forced) - image is being used by stopped container " +
-                                              shorten(use->container_id));
-      for (const auto& ref_text : refs) {
-        index_.refs.erase(ref_text);
-        if (auto o = parse_reference(ref_text)) items.push_back({o->familiar(), {}});
-      }
-    }
-    index_.images.erase(id);
-    configs_.erase(id);
-    items.push_back({{}, id});
-    BERTH_TRY(index_.save(index_path()));
-  }
-  if (auto gc = collect_garbage(); !gc) log::get("agent")->warn("image gc after removal: {}", gc.error().what());
-  return items;
-}
-
-Result<PruneReport> ImageStore::prune(bool dangling_only, const InUseFn& in_use) {
-  PruneReport report;
-  {
-    std::lock_guard lock(mu_);
-    std::vector<std::string> victims;
-    for (const auto& [id, e] : index_.images) {
-      auto refs = index_.refs_of(id);
-      if (dangling_only && !refs.empty()) continue;
-      if (in_use && in_use(id)) continue;
-      victims.push_back(id);
-    }
-    for (const auto& id : victims) {
-      for (const auto& ref_text : index_.refs_of(id)) {
-        index_.refs.erase(ref_text);
-        if (auto o = parse_reference(ref_text)) report.items.push_back({o->familiar(), {}});
-      }
-      index_.images.erase(id);
-      configs_.erase(id);
-      report.items.push_back({{}, id});
-    }
-    if (!victims.empty()) BERTH_TRY(index_.save(index_path()));
-    (void)content_->remove_stale_ingests();
-  }
-  report.space_reclaimed = BERTH_TRY(collect_garbage());
-  return report;
-}
-
 // ---- garbage collection ------------------------------------------------------------------
 
 Result<uint64_t> ImageStore::collect_garbage() {
@@ -389,75 +259,6 @@ Result<uint64_t> ImageStore::collect_garbage_locked() {
     log::get("agent")->debug("image gc: removed snapshot {}", chain);
   }
   return freed;
-}
-
-// ---- history and usage -------------------------------------------------------------------
-
-Result<std::vector<HistoryEntry>> ImageStore::history(const std::string& ref_or_id) {
-  std::lock_guard lock(mu_);
-  auto r = BERTH_TRY(resolve_locked(ref_or_id));
-  auto record = BERTH_TRY(record_locked(index_.images.at(r.id)));
-  std::vector<HistoryEntry> out;
-  size_t layer = 0;
-  for (const auto& h : record.config.history) {
-    HistoryEntry e;
-    e.id = "<missing>";
-    e.created = parse_time(h.created);
-    e.created_by = h.created_by;
-    e.comment = h.comment;
-    if (!h.empty_layer && layer < record.layers.size()) e.size = static_cast<int64_t>(record.layers[layer++].unpacked_size);
-    out.push_back(std::move(e));
-  }
-  if (out.empty()) {
-    // Images built without history still show one line per layer.
-    for (const auto& l : record.layers) {
-      HistoryEntry e;
-      e.id = "<missing>";
-      e.created = parse_time(record.config.created);
-      e.size = static_cast<int64_t>(l.unpacked_size);
-      out.push_back(std::move(e));
-    }
-  }
-  std::reverse(out.begin(), out.end());
-  if (!out.empty()) {
-    out.front().id = record.id;
-    out.front().tags = record.repo_tags;
-  }
-  return out;
-}
-
-Result<DiskUsage> ImageStore::disk_usage() {
-  std::lock_guard lock(mu_);
-  DiskUsage du;
-  std::map<std::string, int> users;
-  for (const auto& [id, e] : index_.images) {
-    std::set<std::string> chains;
-    for (const auto& l : e.layers) chains.insert(l.chain_id);
-    for (const auto& c : chains) ++users[c];
-  }
-  std::map<std::string, uint64_t> sizes;
-  for (const auto& chain : BERTH_TRY(snapshots_->list())) {
-    uint64_t s = snapshots_->info(chain).transform([](const SnapshotInfo& i) { return i.size; }).value_or(0);
-    sizes[chain] = s;
-    du.layers_size += s;
-  }
-  du.content_size = BERTH_TRY(content_->disk_usage());
-  for (const auto& [id, e] : index_.images) {
-    DiskUsage::Image img;
-    img.id = id;
-    for (const auto& ref_text : index_.refs_of(id))
-      if (auto o = parse_reference(ref_text); o && !o->has_digest()) img.repo_tags.push_back(o->familiar());
-    std::set<std::string> seen;
-    for (const auto& l : e.layers) {
-      if (!seen.insert(l.chain_id).second) continue;
-      int64_t s = static_cast<int64_t>(sizes[l.chain_id]);
-      img.size += s;
-      if (users[l.chain_id] > 1) img.shared_size += s;
-    }
-    img.unique_size = img.size - img.shared_size;
-    du.images.push_back(std::move(img));
-  }
-  return du;
 }
 
 }  // namespace berth::agent::image

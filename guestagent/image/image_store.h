@@ -94,9 +94,35 @@ struct DeleteItem {
   std::string deleted;
 };
 
-struct PruneReport {
+// What one `rmi` did to one image: Docker's items (Untagged: …, then Deleted: the image id,
+// then the chain ids of the layers that went with it, top layer first).
+struct RemoveReport {
+  std::string id;  // the image concerned
   std::vector<DeleteItem> items;
-  uint64_t space_reclaimed = 0;
+  bool deleted = false;  // false: references were only removed
+};
+
+struct PruneOptions {
+  // dockerd's default: only images without a tag (untagged, or known only by digest).
+  // false: every image no container uses.
+  bool dangling_only = true;
+  // Further selection (label, label!, until filters); empty selects every candidate.
+  std::function<bool(const ImageRecord&)> match;
+};
+
+struct PruneReport {
+  std::vector<RemoveReport> removed;  // per image, for events
+  std::vector<DeleteItem> items;      // all of them, in order (ImagesDeleted)
+  uint64_t space_reclaimed = 0;       // bytes of blobs and snapshots freed
+};
+
+// Digest of the registry's manifest (or index) for a reference and the platforms it offers:
+// GET /distribution/{name}/json.
+struct DistributionInfo {
+  std::string media_type;
+  std::string digest;
+  int64_t size = 0;
+  std::vector<Platform> platforms;
 };
 
 struct HistoryEntry {
@@ -138,25 +164,37 @@ class ImageStore {
 
   Result<ImageRecord> pull(const std::string& reference, const RegistryAuth& auth, const ProgressFn& progress = {},
                            const PullOptions& options = {});
-  // Newest first. `dangling_only` keeps images no reference points at.
+  // Newest first. `dangling_only` keeps images no tag points at.
   Result<std::vector<ImageRecord>> list(bool dangling_only = false);
   // By full or short id, name[:tag], or name@digest. Errc::not_found: "No such image: …".
   Result<ImageRecord> inspect(const std::string& ref_or_id);
-  Status tag(const std::string& source, const std::string& new_reference);
-  // Docker's `rmi` rules: a name untags (and deletes when it was the last reference and no
-  // container uses the image); an id deletes, which needs `force` when several repositories
-  // reference it or a stopped container uses it, and is refused while one runs.
-  Result<std::vector<DeleteItem>> remove(const std::string& ref_or_id, bool force, const InUseFn& in_use = {});
-  // Deletes unused images without references (or, with dangling_only false, all unused ones),
-  // then collects garbage.
-  Result<PruneReport> prune(bool dangling_only, const InUseFn& in_use = {});
+  // Points `new_reference` (normalised, ":latest" added) at the image `source` names, moving
+  // it off any other image. Returns the image id.
+  Result<std::string> tag(const std::string& source, const std::string& new_reference);
+  // dockerd's `rmi` rules (image_store_ops.cpp): a name untags, and deletes when it was the
+  // last reference; the last name of an image a container uses needs `force`, and a running
+  // container keeps the image (untagged) even then. An id deletes, which needs `force` when
+  // several repositories reference it or a stopped container uses it, and is refused while
+  // one runs. Unreferenced blobs and snapshots are collected afterwards.
+  Result<RemoveReport> remove(const std::string& ref_or_id, bool force, const InUseFn& in_use = {});
+  // Deletes images no container uses: dangling ones (no tag), or all with dangling_only
+  // false; then collects garbage.
+  Result<PruneReport> prune(const PruneOptions& options, const InUseFn& in_use = {});
+  Result<PruneReport> prune(bool dangling_only, const InUseFn& in_use = {}) {
+    return prune(PruneOptions{dangling_only, {}}, in_use);
+  }
+  // No tag points at the image (digest references alone leave it dangling, as in dockerd).
+  bool is_dangling(const std::string& id);
+  // Asks the registry for the manifest (or index) of `reference` without pulling it.
+  Result<DistributionInfo> distribution(const std::string& reference, const RegistryAuth& auth);
   // docker-archive (manifest.json) or OCI image layout, optionally compressed.
   Result<LoadResult> load(const ReadFn& read, const ProgressFn& progress = {});
   Result<LoadResult> load_fd(int fd, const ProgressFn& progress = {});
-  // docker-archive with an OCI layout alongside (as `docker save` since 25 writes it).
-  // Names without a tag save every tag of that repository.
-  Status save(const std::vector<std::string>& refs, const WriteFn& write);
-  Status save_fd(const std::vector<std::string>& refs, int fd);
+  // docker-archive with an OCI layout alongside (as `docker save` since 25 writes it), plus
+  // the legacy `repositories` file. Names without a tag save every tag of that repository.
+  // Every name is resolved before the first byte is written. Returns the saved image ids.
+  Result<std::vector<std::string>> save(const std::vector<std::string>& refs, const WriteFn& write);
+  Result<std::vector<std::string>> save_fd(const std::vector<std::string>& refs, int fd);
   Result<std::vector<HistoryEntry>> history(const std::string& ref_or_id);
   Result<DiskUsage> disk_usage();
 
@@ -209,6 +247,12 @@ class ImageStore {
   // Adds (or updates) an image and points `refs` at it, moving them off other images.
   Result<ImageRecord> register_image(ImageEntry entry, const std::vector<Reference>& refs);
   Result<uint64_t> collect_garbage_locked();
+  bool is_dangling_locked(const std::string& id) const;
+  // Chain ids of an image's layers, top first (the order dockerd reports deleted layers in).
+  std::vector<std::string> chains_top_first_locked(const std::string& id) const;
+  // After garbage collection: a Deleted item for each of `chains` whose snapshot is gone.
+  void report_removed_layers(RemoveReport& report, const std::vector<std::string>& chains,
+                             std::set<std::string>& reported) const;
   void emit(const ProgressFn& progress, ProgressEvent ev);
 
   StoreOptions options_;

@@ -152,6 +152,8 @@ Status validate_tag(std::string_view tag) {
   return ok();
 }
 
+bool is_valid_domain(std::string_view domain) { return valid_domain(domain); }
+
 Result<Reference> parse_reference(std::string_view text) { return parse(text, true); }
 Result<Reference> parse_named(std::string_view text) { return parse(text, false); }
 

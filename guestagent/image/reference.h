@@ -42,6 +42,8 @@ Result<Reference> parse_reference(std::string_view text);
 Result<Reference> parse_named(std::string_view text);
 // Validates a bare tag ("latest", "1.36.1-musl").
 Status validate_tag(std::string_view tag);
+// A registry host as a reference may name it: "host", "host:port", "[v6]:port".
+bool is_valid_domain(std::string_view domain);
 // Registry host names Docker lets use plain HTTP without configuration.
 bool is_loopback_registry(std::string_view domain);
 

@@ -124,14 +124,21 @@ Result<RegistryAuth> decode_registry_auth(std::string_view header) {
   });
 }
 
-RegistryClient::RegistryClient(RegistryConfig config) : config_(std::move(config)) {}
-
-bool RegistryClient::is_insecure(const std::string& host) const {
-  if (config_.loopback_is_insecure && is_loopback_registry(host)) return true;
-  std::string bare = host.substr(0, host.rfind(':') == std::string::npos || host.front() == '[' ? host.size() : host.rfind(':'));
-  return std::any_of(config_.insecure_registries.begin(), config_.insecure_registries.end(),
-                     [&](const std::string& h) { return h == host || h == bare; });
+namespace {
+// The agent validates its configuration at startup (core/daemon_config.h); here an entry
+// that does not parse only costs the setting its effect.
+InsecureRegistries insecure_registries_of(const RegistryConfig& config) {
+  auto parsed = InsecureRegistries::parse(config.insecure_registries, config.loopback_is_insecure);
+  if (parsed) return std::move(*parsed);
+  log::get("agent")->warn("registry: {}; ignoring the insecure-registries setting", parsed.error().what());
+  return InsecureRegistries::parse({}, config.loopback_is_insecure).value();
 }
+}  // namespace
+
+RegistryClient::RegistryClient(RegistryConfig config)
+    : config_(std::move(config)), insecure_(insecure_registries_of(config_), config_.loopback_is_insecure) {}
+
+bool RegistryClient::is_insecure(const std::string& host) const { return insecure_.is_insecure(host); }
 
 std::vector<RegistryClient::Endpoint> RegistryClient::endpoints(const Reference& ref) const {
   std::vector<Endpoint> out;

@@ -14,6 +14,7 @@
 #include "http_client.h"
 #include "oci_types.h"
 #include "reference.h"
+#include "registry_hosts.h"
 
 namespace berth::agent::image {
 
@@ -33,12 +34,13 @@ struct RegistryAuth {
 Result<RegistryAuth> decode_registry_auth(std::string_view header);
 
 struct RegistryConfig {
-  // Tried in order before registry-1.docker.io for docker.io images: "https://mirror.example",
-  // "http://10.0.0.2:5000".
+  // Tried in order before registry-1.docker.io for docker.io images: "https://mirror.example/",
+  // "http://10.0.0.2:5000/" (validate_mirror's form).
   std::vector<std::string> mirrors;
-  // Hosts ("host" or "host:port") that may be reached over plain HTTP, with TLS checks off.
+  // Registries that may be reached over plain HTTP, with TLS checks off: "host:port" (matched
+  // exactly) or CIDRs ("10.0.0.0/8"), as dockerd's insecure-registries (registry_hosts.h).
   std::vector<std::string> insecure_registries;
-  // Like Docker, 127.0.0.0/8, ::1 and localhost are insecure without being listed.
+  // Like Docker, 127.0.0.0/8 is insecure without being listed (and so are localhost and ::1).
   bool loopback_is_insecure = true;
   std::string user_agent = "berth-agent";
   long connect_timeout_s = 30;
@@ -96,6 +98,7 @@ class RegistryClient {
                                   const Endpoint& ep);
 
   RegistryConfig config_;
+  InsecureRegistryMatcher insecure_;
   std::mutex mu_;
   std::map<std::string, std::string> scheme_;      // host → "https://" or "http://" that answered
   std::map<std::string, std::string> auth_header_; // host|repo|user → Authorization value

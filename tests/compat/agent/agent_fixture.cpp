@@ -17,6 +17,7 @@ std::string AgentTest::dir_, AgentTest::socket_, AgentTest::state_;
 pid_t AgentTest::agent_pid_ = -1;
 bool AgentTest::ready_ = false;
 std::string AgentTest::skip_reason_;
+std::vector<std::string> AgentTest::extra_args_;
 
 Json HttpReply::json() const {
   try {
@@ -87,8 +88,14 @@ bool AgentTest::start_agent() {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
-    ::execl(BERTH_AGENT_BIN, BERTH_AGENT_BIN, "--native", "--state-root", state_.c_str(), "--socket", socket_.c_str(),
-            "--runtime", BERTH_RUNTIME_BIN, "--shim", BERTH_SHIM_BIN, static_cast<char*>(nullptr));
+    std::vector<std::string> args = {BERTH_AGENT_BIN, "--native",          "--state-root", state_,
+                                     "--socket",      socket_,             "--runtime",    BERTH_RUNTIME_BIN,
+                                     "--shim",        BERTH_SHIM_BIN};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(BERTH_AGENT_BIN, argv.data());
     ::_exit(127);
   }
   agent_pid_ = pid;

@@ -47,6 +47,8 @@ class AgentTest : public ::testing::Test {
   static bool eventually(Pred pred, int timeout_ms = 10000);
 
   static std::string dir_, socket_, state_;
+  // More berth-agent arguments (a derived suite sets them before SetUpTestSuite).
+  static std::vector<std::string> extra_args_;
   static pid_t agent_pid_;
   static bool ready_;
   static std::string skip_reason_;

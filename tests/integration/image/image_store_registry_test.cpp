@@ -229,15 +229,18 @@ TEST_F(RegistryTest, TagRemovePruneAndGc) {
   auto img = store_->pull(ref("v1"), {}).value();
   ASSERT_TRUE(store_->tag(ref("v1"), "local/busybox:mine"));
   EXPECT_EQ(store_->inspect("local/busybox:mine").value().id, img.id);
-  auto untag = store_->remove("local/busybox:mine", false).value();
+  auto untag = store_->remove("local/busybox:mine", false).value().items;
   ASSERT_EQ(untag.size(), 1u);
   EXPECT_EQ(untag[0].untagged, "local/busybox:mine");
   EXPECT_TRUE(store_->inspect(img.id));
   EXPECT_EQ(store_->prune(true).value().items.size(), 0u) << "a tagged image is not dangling";
 
   auto del = store_->remove(ref("v1"), false).value();
-  ASSERT_FALSE(del.empty());
-  EXPECT_EQ(del.back().deleted, img.id);
+  EXPECT_TRUE(del.deleted);
+  ASSERT_EQ(del.items.size(), 5u) << "untag v1 and its digest, delete the image and its two layers";
+  EXPECT_EQ(del.items[2].deleted, img.id);
+  EXPECT_EQ(del.items[3].deleted, img.layers[1].chain_id);
+  EXPECT_EQ(del.items[4].deleted, img.layers[0].chain_id);
   EXPECT_FALSE(store_->inspect(img.id));
   EXPECT_TRUE(store_->content().list().value().empty());
   EXPECT_TRUE(store_->snapshots().list().value().empty());
@@ -245,7 +248,8 @@ TEST_F(RegistryTest, TagRemovePruneAndGc) {
   // prune -a semantics: everything not in use goes.
   ASSERT_TRUE(store_->pull(ref("v1"), {}));
   auto pruned = store_->prune(false).value();
-  EXPECT_EQ(pruned.items.back().deleted, img.id);
+  ASSERT_EQ(pruned.removed.size(), 1u);
+  EXPECT_EQ(pruned.removed[0].id, img.id);
   EXPECT_GT(pruned.space_reclaimed, 1000000u);
   EXPECT_TRUE(store_->list().value().empty());
 }

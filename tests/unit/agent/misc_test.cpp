@@ -34,6 +34,19 @@ TEST(Times, FormatParseAndParams) {
   EXPECT_EQ(parse_timestamp_param("1700000000", "since").value(), 1700000000000000000LL);
   EXPECT_EQ(parse_timestamp_param("1700000000.5", "since").value(), 1700000000500000000LL);
   EXPECT_FALSE(parse_timestamp_param("soon", "since"));
+  // Go durations count back from now (dockerd's timetypes.GetTimestamp), e.g. until=24h.
+  int64_t before = now_ns();
+  int64_t ten_min = parse_timestamp_param("10m", "until").value();
+  EXPECT_GE(ten_min, before - 600000000000LL);
+  EXPECT_LE(ten_min, now_ns() - 600000000000LL);
+  EXPECT_FALSE(parse_timestamp_param("10parsecs", "until"));
+  EXPECT_EQ(parse_go_duration("1h30m"), 5400000000000LL);
+  EXPECT_EQ(parse_go_duration("1.5s"), 1500000000LL);
+  EXPECT_EQ(parse_go_duration("-300ms"), -300000000LL);
+  EXPECT_EQ(parse_go_duration("0"), 0);
+  EXPECT_FALSE(parse_go_duration("5"));
+  EXPECT_FALSE(parse_go_duration("h"));
+  EXPECT_FALSE(parse_go_duration(""));
 }
 
 TEST(Times, HumanDuration) {
