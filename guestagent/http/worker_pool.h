@@ -23,7 +23,7 @@ class WorkerPool {
     size_t keep = 2;
     std::chrono::milliseconds idle_timeout{10000};
     // Virtual size only; what a handler touches is what counts (and is released on retire).
-    // Image loads and pulls run third-party code (libarchive, libcurl) on these stacks.
+    // Image loads and pulls run third-party code (libarchive, OpenSSL) on these stacks.
     size_t stack_size = 1024 * 1024;
     size_t eager = 4;
     std::chrono::milliseconds grow_delay{5};

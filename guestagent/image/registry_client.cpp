@@ -59,7 +59,7 @@ std::string host_of_url(const std::string& url) {
 }
 
 tl::unexpected<Error> unreachable(const std::string& host, const HttpRequest& req, const HttpResponse& resp) {
-  Errc code = resp.transport_error == 28 /* CURLE_OPERATION_TIMEDOUT */ ? Errc::timeout : Errc::io;
+  Errc code = resp.transport_error == kHttpTimeout ? Errc::timeout : Errc::io;
   return make_error(code, "registry " + host + " is unreachable: " + req.method + " " + req.url + ": " +
                               resp.transport_message);
 }

@@ -72,13 +72,24 @@ Status handle_debug_exec(http::Request& req, http::Response& res) {
 
 }  // namespace
 
+namespace {
+
+std::vector<std::string> all_warnings(const ControlContext& ctx) {
+  std::vector<std::string> out = ctx.warnings;
+  std::lock_guard lock(ctx.late_mu);
+  out.insert(out.end(), ctx.late_warnings.begin(), ctx.late_warnings.end());
+  return out;
+}
+
+}  // namespace
+
 Json ready_json(const ControlContext& ctx) {
   return {{"ready", true},
           {"protocol", protocol::kProtocolVersion},
           {"version", kVersion},
           {"kernel", kernel_release()},
           {"boot", ctx.timeline ? ctx.timeline->to_json() : Json::object()},
-          {"warnings", ctx.warnings}};
+          {"warnings", all_warnings(ctx)}};
 }
 
 void add_control_routes(http::Router& router, const ControlContext& ctx) {
@@ -86,8 +97,12 @@ void add_control_routes(http::Router& router, const ControlContext& ctx) {
   router.add("GET", route("info"), [&ctx](http::Request&, http::Response& res) {
     Json j = system_info();
     for (auto& [k, v] : ctx.boot_report.items()) j[k] = v;
+    {
+      std::lock_guard lock(ctx.late_mu);
+      for (auto& [k, v] : ctx.late_report.items()) j[k] = v;
+    }
     j["boot"] = ctx.timeline ? ctx.timeline->to_json() : Json::object();
-    j["warnings"] = ctx.warnings;
+    j["warnings"] = all_warnings(ctx);
     // Counted only when PID 1's own reaper runs (not with the agent's, Pid1Options::start_reaper).
     if (ChildReaper::instance().active()) j["orphans_reaped"] = ChildReaper::instance().orphans_reaped();
     return res.json(200, j);

@@ -18,7 +18,9 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "berth/common/json.h"
 #include "berth/common/result.h"
@@ -35,6 +37,17 @@ struct ControlContext {
   std::vector<std::string> warnings;
   bool debug = false;
   std::function<void(const std::string& reason)> request_shutdown;
+
+  // What finishes after ready (the container-only modules, the Docker API server start):
+  // written and read under late_mu. late_report's keys replace boot_report's in GET
+  // /berth/v1/info; late_warnings follow warnings.
+  mutable std::mutex late_mu;
+  Json late_report = Json::object();
+  std::vector<std::string> late_warnings;
+  void add_late(const std::function<void(Json& report, std::vector<std::string>& warnings)>& fn) {
+    std::lock_guard lock(late_mu);
+    fn(late_report, late_warnings);
+  }
 };
 
 Json ready_json(const ControlContext& ctx);

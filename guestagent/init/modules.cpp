@@ -1,6 +1,7 @@
 #include "init/modules.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@ Result<std::vector<std::string>> read_module_list(const std::string& path) {
   return out;
 }
 
-ModuleReport load_modules(const std::vector<std::string>& paths) {
+ModuleReport load_modules(const std::vector<std::string>& paths, bool remove_loaded) {
   ModuleReport report;
   for (const auto& path : paths) {
     int64_t start = boot_ms();
@@ -36,13 +37,18 @@ ModuleReport load_modules(const std::vector<std::string>& paths) {
       report.failures.push_back(path + ": " + std::strerror(errno));
       continue;
     }
+    bool in_kernel = true;
     if (::syscall(SYS_finit_module, fd.get(), "", 0) == 0) {
       ++report.loaded;
     } else if (errno == EEXIST) {
       ++report.already;
     } else {
       report.failures.push_back(path + ": " + std::strerror(errno));
+      in_kernel = false;
     }
+    struct stat st {};
+    if (remove_loaded && in_kernel && ::fstat(fd.get(), &st) == 0 && ::unlink(path.c_str()) == 0)
+      report.removed_bytes += st.st_size;
     report.times.emplace_back(path.substr(path.rfind('/') + 1), boot_ms() - start);
   }
   return report;

@@ -15,6 +15,7 @@ namespace berth::agent::init {
 struct ModuleReport {
   int loaded = 0;
   int already = 0;  // EEXIST: loaded before us (or built in under another name)
+  int64_t removed_bytes = 0;  // module files deleted after loading (remove_loaded)
   std::vector<std::string> failures;  // "/lib/modules/.../x.ko: Unknown symbol in module"
   std::vector<std::pair<std::string, int64_t>> times;  // module file name → ms, in load order
   // "bridge.ko 58 ms, nf_tables.ko 40 ms, ...": the `count` slowest, for the console.
@@ -26,7 +27,10 @@ Result<std::vector<std::string>> read_module_list(const std::string& path);
 
 // Loads them in order. A module that fails is reported and the rest are still tried:
 // most of berth works without, say, br_netfilter.
-ModuleReport load_modules(const std::vector<std::string>& paths);
+// With remove_loaded, the file of each module that is now in the kernel (loaded, or
+// EEXIST) is deleted: the initramfs is the root file system and lives in RAM, and a module
+// is never loaded twice. Files of modules that failed stay for a retry by hand.
+ModuleReport load_modules(const std::vector<std::string>& paths, bool remove_loaded = false);
 
 // Where the list splits into what boot waits for and what only containers need. Boot needs
 // the devices (virtio transports, block, net, vsock, virtiofs, entropy) and the power

@@ -1,6 +1,8 @@
 #include "init/pid1.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -60,11 +62,13 @@ struct NetResult {
 void load_kernel_modules(const std::vector<std::string>& list, const char* step, BootTimeline& timeline,
                          ControlContext& ctx) {
   int64_t start = boot_ms();
-  ModuleReport report = load_modules(list);
+  // The module files are needed once: deleting them returns their RAM (the root is the initramfs).
+  ModuleReport report = load_modules(list, /*remove_loaded=*/true);
   int64_t end = boot_ms();
   timeline.add(step, start, end);
-  logger()->info("{}: {} loaded, {} already present, {} failed in {} ms (slowest: {})", step, report.loaded,
-                 report.already, report.failures.size(), end - start, report.slowest(ctx.debug ? 50 : 3));
+  logger()->info("{}: {} loaded, {} already present, {} failed in {} ms, {} KiB of module files freed (slowest: {})",
+                 step, report.loaded, report.already, report.failures.size(), end - start,
+                 report.removed_bytes / 1024, report.slowest(ctx.debug ? 50 : 3));
   for (const auto& f : report.failures) {
     logger()->error("module {}", f);
     ctx.warnings.push_back("module " + f);
@@ -193,11 +197,17 @@ namespace {
     ctx->warnings.push_back("modules: " + list.error().what());
   }
   load_kernel_modules(modules, "modules", timeline, *ctx);
+  // The container-only modules (overlay, bridge, netfilter) are not needed for ready: they
+  // load on a thread in the SCHED_IDLE class, so that on one vCPU they take only the time the
+  // boot path leaves idle (waiting for DHCP and the disk); at ready the thread goes back to
+  // the normal class, and the Docker API server starts once it has finished.
   ControlContext late_ctx;  // its own warnings: the thread must not share ctx's vectors
   late_ctx.debug = ctx->debug;
-  // Measured under TCG with one vCPU (bench/guest_boot, 5 boots each): agent time to ready
-  // 675 ms with this overlap against 814 ms loading everything first.
-  std::thread late_thread([&] { load_kernel_modules(late_modules, "modules_late", timeline, late_ctx); });
+  std::thread late_thread([&] {
+    sched_param idle{};
+    ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &idle);
+    load_kernel_modules(late_modules, "modules_late", timeline, late_ctx);
+  });
 
   // The network comes up on its own thread: DHCP is mostly waiting, the disk mostly work.
   NetResult net;
@@ -232,11 +242,6 @@ namespace {
   }
   unmount_roots.push_back(kDataMount);
 
-  late_thread.join();
-  for (auto& w : late_ctx.warnings) ctx->warnings.push_back(std::move(w));
-  Json& mods = ctx->boot_report["modules"];
-  for (const char* k : {"loaded", "already"}) mods[k] = mods.value(k, 0) + late_ctx.boot_report["modules"].value(k, 0);
-  for (const auto& f : late_ctx.boot_report["modules"]["failed"]) mods["failed"].push_back(f);
   net_thread.join();
   timeline.add("net", net.start_ms, net.end_ms);
   if (net.info) {
@@ -249,15 +254,17 @@ namespace {
     ctx->boot_report["network"] = {{"error", net.info.error().what()}};
   }
 
-  // Ready: the host may talk to us. The context is complete (and read-only) from here on.
+  // Ready: the host may talk to us. The context is complete (and read-only, but for its
+  // late_* part) from here on. Port 2375 listens from here too: a Docker client that connects
+  // before the Docker API server runs waits in the backlog.
   auto control = listen_vsock(protocol::kControlPort);
   if (!control) emergency_shell("control API: " + control.error().what());
+  Result<UniqueFd> docker = make_error(Errc::unsupported, "not built in");
   if (options.serve_docker_api) {
-    auto docker = listen_vsock(protocol::kDockerApiPort);
-    auto st = docker ? options.serve_docker_api(std::move(*docker)) : Status(tl::unexpected(docker.error()));
-    if (!st) {
-      logger()->error("Docker API: {}", st.error().what());
-      ctx->warnings.push_back("Docker API: " + st.error().what());
+    docker = listen_vsock(protocol::kDockerApiPort);
+    if (!docker) {
+      logger()->error("Docker API: {}", docker.error().what());
+      ctx->warnings.push_back("Docker API: " + docker.error().what());
     }
   } else {
     logger()->info("Docker API: not built into this berth-agent; vsock port {} stays closed",
@@ -270,6 +277,29 @@ namespace {
   logger()->info("ready in {} ms ({} ms kernel, {} ms agent){}", ready_ms, init_ms, ready_ms - init_ms,
                  warnings == 0 ? "" : ", with " + std::to_string(warnings) + " warning(s)");
   EventBus::instance().publish("ready");
+
+  // After ready: the rest of the container-only modules at normal priority, then the Docker
+  // API server (it mounts overlays and sets up container networks).
+  sched_param normal{};
+  ::pthread_setschedparam(late_thread.native_handle(), SCHED_OTHER, &normal);
+  late_thread.join();
+  ctx->add_late([&](Json& report, std::vector<std::string>& warnings) {
+    Json mods = ctx->boot_report.value("modules", Json::object());  // read only: routes read it too
+    const Json late = late_ctx.boot_report.value("modules", Json::object());
+    for (const char* k : {"loaded", "already"}) mods[k] = mods.value(k, 0) + late.value(k, 0);
+    if (late.contains("failed"))
+      for (const auto& f : late["failed"]) mods["failed"].push_back(f);
+    report["modules"] = std::move(mods);
+    for (auto& w : late_ctx.warnings) warnings.push_back(std::move(w));
+  });
+  if (docker) {
+    step = boot_ms();
+    if (auto st = options.serve_docker_api(std::move(*docker)); !st) {
+      logger()->error("Docker API: {}", st.error().what());
+      ctx->add_late([&](Json&, std::vector<std::string>& warnings) { warnings.push_back("Docker API: " + st.error().what()); });
+    }
+    timeline.add("docker_api", step, boot_ms());
+  }
 
   shut_down(options, shutdown.wait(), unmount_roots);
 }

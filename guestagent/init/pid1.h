@@ -9,8 +9,12 @@
 //   modules                     virtio devices, vsock, virtiofs appear only after this
 //   network ∥ data disk         DHCP waits on the network while the disk is probed or
 //                               formatted; then the shares (host folders)
-//   vsock listeners             last: "ready" means every step above is done (and the
-//                               late modules: overlay, bridge, netfilter)
+//   ∥ late modules              overlay, bridge, netfilter: only containers need them, so
+//                               they load on an idle-priority thread and may finish after
+//   vsock listeners             last: "ready" means every step above is done (but the
+//                               late modules); the control API answers from here on
+//   Docker API server           once the late modules are in; clients that connected to
+//                               vsock 2375 before wait in its backlog
 // A shutdown requested during boot (signal, power button) is carried out once boot is done:
 // every step is bounded, and stopping halfway through formatting would be worse.
 #pragma once
@@ -26,8 +30,9 @@ namespace berth::agent::init {
 
 struct Pid1Options {
   // Integration point for the Docker API server (guestagent/api/): receives the listening
-  // AF_VSOCK socket for port 2375 once boot has finished, and must return promptly (serve on
-  // its own threads). Empty: port 2375 stays closed and the console says so.
+  // AF_VSOCK socket for port 2375 after ready, once the container-only modules are loaded,
+  // and must return promptly (serve on its own threads). Empty: port 2375 stays closed and
+  // the console says so.
   std::function<Status(UniqueFd listener)> serve_docker_api;
 
   // Stops containers at shutdown within `budget` (Docker's per-container stop signal and
