@@ -74,6 +74,10 @@ class Engine:
                            stdout=subprocess.DEVNULL)
         self.docker("load", "-i", tar)
 
+    def daemon_rss_kib(self):
+        """RSS of the engine's first process alone (berth-agent, dockerd)."""
+        return _rss_kib(self.procs[0].pid) if self.procs else 0
+
     def rss_kib(self):
         """Summed RSS of the engine's daemons and everything they started."""
         return tree_rss_kib([p.pid for p in self.procs], self.marker or "\0")
@@ -116,6 +120,11 @@ def _process_table():
             continue
         table[int(entry)] = (int(stat[stat.rindex(")") + 2:].split()[1]), cmdline)
     return table
+
+
+def rss_of_named_kib(marker, word):
+    """RSS of each process whose command line names both `marker` and `word` (a shim, say)."""
+    return [_rss_kib(pid) for pid, (_, cmd) in _process_table().items() if marker in cmd and word in cmd]
 
 
 def tree_rss_kib(roots, marker):
