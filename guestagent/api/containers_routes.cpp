@@ -103,8 +103,8 @@ Status list(Agent& agent, http::Request& req, http::Response& res) {
     }
     if (!filters.match_exact("network", c.host_config.network_mode)) continue;
     if (filters.has("health")) {
-      bool has_check = c.config.healthcheck && !(c.config.healthcheck->test.size() == 1 && c.config.healthcheck->test[0] == "NONE");
-      std::string h = has_check ? (s.running ? "starting" : "unhealthy") : "none";
+      // As dockerd: "none" until a container with a health check has started.
+      std::string h = s.health ? s.health->status : "none";
       if (!filters.match_exact("health", h)) continue;
     }
     if (filters.has("is-task") && !filters.match_exact("is-task", "false")) continue;

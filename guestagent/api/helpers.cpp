@@ -59,9 +59,7 @@ Json network_settings_json(const Container& c) {
 
 Json inspect_json(const Container& c, const std::vector<std::string>& exec_ids, const std::string& state_root) {
   std::string dir = state_root + "/containers/" + c.id;
-  Json state = to_json(c.state);
-  if (c.config.healthcheck && !(c.config.healthcheck->test.size() == 1 && c.config.healthcheck->test[0] == "NONE"))
-    state["Health"] = {{"Status", c.state.running ? "starting" : "unhealthy"}, {"FailingStreak", 0}, {"Log", Json::array()}};
+  Json state = to_json(c.state);  // with Health once a container with a health check has run
   Json j = Json::object();
   j["Id"] = c.id;
   j["Created"] = c.created;

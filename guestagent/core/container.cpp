@@ -5,10 +5,12 @@
 namespace berth::agent {
 
 Json to_json(const ContainerState& s) {
-  return Json{{"Status", s.status},       {"Running", s.running}, {"Paused", s.paused},
+  Json j{{"Status", s.status},       {"Running", s.running}, {"Paused", s.paused},
               {"Restarting", s.restarting}, {"OOMKilled", s.oom_killed}, {"Dead", s.dead},
               {"Pid", s.pid},             {"ExitCode", s.exit_code}, {"Error", s.error},
               {"StartedAt", s.started_at}, {"FinishedAt", s.finished_at}};
+  if (s.health) j["Health"] = to_json(*s.health);
+  return j;
 }
 
 Json to_json(const MountPoint& m) {
@@ -74,6 +76,15 @@ Result<Container> container_from_json(const Json& j) {
     c.state.error = s.str("Error");
     c.state.started_at = s.str("StartedAt", std::string(kZeroTime));
     c.state.finished_at = s.str("FinishedAt", std::string(kZeroTime));
+    if (s.has("Health")) {
+      auto h = s.object("Health");
+      HealthState hs;
+      hs.status = h.str("Status", kHealthStarting);
+      hs.failing_streak = static_cast<int>(h.int64("FailingStreak"));
+      for (auto& l : h.objects("Log"))
+        hs.log.push_back({l.str("Start"), l.str("End"), static_cast<int>(l.int64("ExitCode")), l.str("Output")});
+      c.state.health = std::move(hs);
+    }
     c.image = r.str("Image");
     c.resolv_conf_path = r.str("ResolvConfPath");
     c.hostname_path = r.str("HostnamePath");
@@ -116,7 +127,9 @@ std::string status_text(const ContainerState& s, int64_t now) {
   if (s.status == "removing") return "Removal In Progress";
   if (s.dead || s.status == "dead") return "Dead";
   if (s.restarting) return "Restarting (" + std::to_string(s.exit_code) + ") " + since(s.finished_at) + " ago";
-  if (s.running) return "Up " + since(s.started_at) + (s.paused ? " (Paused)" : "");
+  if (s.running && s.paused) return "Up " + since(s.started_at) + " (Paused)";
+  if (s.running && s.health) return "Up " + since(s.started_at) + " (" + health_summary(s.health->status) + ")";
+  if (s.running) return "Up " + since(s.started_at);
   if (s.started_at == kZeroTime) return "Created";
   return "Exited (" + std::to_string(s.exit_code) + ") " + since(s.finished_at) + " ago";
 }

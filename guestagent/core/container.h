@@ -8,6 +8,7 @@
 #include "berth/common/json.h"
 #include "berth/common/result.h"
 #include "container_config.h"
+#include "health.h"
 #include "ids.h"
 
 namespace berth::agent {
@@ -21,6 +22,8 @@ struct ContainerState {
   std::string error;
   std::string started_at = std::string(kZeroTime);
   std::string finished_at = std::string(kZeroTime);
+  // Set when a container with a health check starts; kept (as "unhealthy") after it stops.
+  std::optional<HealthState> health;
 };
 
 // One entry of inspect's "Mounts", plus what the agent needs to set it up again.

@@ -23,6 +23,7 @@
 #include "container.h"
 #include "events.h"
 #include "filters.h"
+#include "health.h"
 #include "image/image_store.h"
 #include "shim_client.h"
 #include "volumes.h"
@@ -210,6 +211,13 @@ class ContainerManager {
   Status signal_shim(const EntryPtr& e, int sig, bool all);
   Status copy_up_volumes(const EntryPtr& e);
 
+  // Health checks (manager_health.cpp). health_begin_locked: a run starts (mu_ held): Health
+  // back to "starting"; health_watch: its checks are scheduled.
+  void health_begin_locked(Entry& e);
+  void health_watch(const EntryPtr& e, uint64_t gen);
+  void health_probe(const std::string& id, uint64_t gen);
+  HealthLogEntry run_probe(const std::string& id, const HealthConfig& config);
+
   ManagerOptions o_;
   image::ImageStore& images_;
   VolumeStore& volumes_;
@@ -221,6 +229,8 @@ class ContainerManager {
   std::map<std::string, std::string> by_name_;  // "/name" → id
   std::map<std::string, std::shared_ptr<ExecState>> execs_;
   bool shutting_down_ = false;
+  // Last: destroyed (its thread joined) before the maps its probes look at.
+  HealthScheduler health_;
 };
 
 }  // namespace berth::agent

@@ -45,14 +45,22 @@ std::string trim(std::string s) {
 }  // namespace
 
 ContainerManager::ContainerManager(ManagerOptions options, image::ImageStore& images, VolumeStore& volumes, EventBus& events)
-    : o_(std::move(options)), images_(images), volumes_(volumes), events_(events) {}
+    : o_(std::move(options)),
+      images_(images),
+      volumes_(volumes),
+      events_(events),
+      health_([this](const std::string& id, uint64_t gen) { health_probe(id, gen); },
+              [](std::function<void()> fn) { start_thread(std::move(fn)); }) {}
 
 ContainerManager::~ContainerManager() { shutdown(); }
 
 void ContainerManager::shutdown() {
-  std::lock_guard lock(mu_);
-  shutting_down_ = true;
-  cv_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    shutting_down_ = true;
+    cv_.notify_all();
+  }
+  health_.stop();
 }
 
 Result<ContainerManager::EntryPtr> ContainerManager::find_locked(const std::string& ref) const {
@@ -329,11 +337,13 @@ Status ContainerManager::start_locked(const EntryPtr& e, bool policy_restart) {
     if (policy_restart) ++e->c.restart_count;
     e->started_mono_ms = mono_ms();
     gen = ++e->run_gen;
+    health_begin_locked(*e);
     (void)persist_locked(*e);
     snapshot = e->c;
     cv_.notify_all();
   }
   publish(snapshot, "start");
+  health_watch(e, gen);
   logger()->info("container {}: started (pid {}, shim {})", short_id(c.id), pid, shim_pid);
   start_thread([this, e, gen] { monitor(e, gen); });
   return ok();
@@ -392,6 +402,9 @@ void ContainerManager::handle_exit(const EntryPtr& e, uint64_t gen, int exit_cod
     s.finished_at = finished_at.empty() ? now_string() : finished_at;
     s.status = "exited";
     if (!error.empty()) s.error = error;
+    // dockerd reports a stopped container's health as unhealthy; its log stays.
+    if (s.health) s.health->status = kHealthUnhealthy;
+    health_.unwatch(e->c.id);
     e->shim_ready = false;
     e->last_exit_code = exit_code;
     seq = ++e->exit_seq;
@@ -660,6 +673,7 @@ Status ContainerManager::remove_locked(const EntryPtr& e, bool force, bool remov
   {
     std::lock_guard lock(mu_);
     e->removed = true;
+    health_.unwatch(c.id);
     by_id_.erase(c.id);
     if (auto it = by_name_.find(e->c.name); it != by_name_.end() && it->second == c.id) by_name_.erase(it);
     for (const auto& x : e->execs) execs_.erase(x);

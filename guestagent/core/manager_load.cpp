@@ -52,7 +52,10 @@ Status ContainerManager::load() {
         e->c.state.pid = ans->value("pid", e->c.state.pid);
         e->started_mono_ms = 0;
         gen = ++e->run_gen;
+        // Health survives the agent's restart; a record from before health checks starts over.
+        if (!e->c.state.health) health_begin_locked(*e);
       }
+      health_watch(e, gen);
       log->info("container {}: reconnected to its shim (pid {})", short_id(id), e->c.state.pid);
       start_thread([this, e, gen] { monitor(e, gen); });
       continue;
