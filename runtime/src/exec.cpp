@@ -17,6 +17,8 @@
 #include "cgroup/cgroup.h"
 #include "init/fd_passing.h"
 #include "plan_builder.h"
+#include "seccomp_filter.h"
+#include "state.h"
 #include "unix_socket.h"
 #include "runtime.h"
 
@@ -139,15 +141,31 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   SyncMessage go{};
   go.type = SyncType::go;
   ::send(parent_sync.get(), &go, sizeof go, MSG_NOSIGNAL);
-  // The sync socket closes (EOF) when execve succeeds; anything else is an error report.
-  SyncMessage msg{};
-  ssize_t n;
-  do {
-    n = ::recv(parent_sync.get(), &msg, sizeof msg, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n > 0 && msg.type == SyncType::error) {
-    ::waitpid(pid, nullptr, 0);
-    return tl::unexpected(Error{Errc::internal, msg.sys_errno, std::string("exec: ") + msg.text});
+  // The sync socket closes (EOF) when execve succeeds. Before that the process may hand over
+  // its seccomp listener (SCMP_ACT_NOTIFY rules), which goes to listenerPath as for the init:
+  // dropped, every notified syscall of the exec'd process would fail with ENOSYS.
+  for (;;) {
+    SyncMessage msg{};
+    int passed_fd = -1;
+    ssize_t n;
+    do {
+      n = receive_fd(parent_sync.get(), &msg, sizeof msg, &passed_fd);
+    } while (n < 0 && errno == EINTR);
+    UniqueFd passed(passed_fd);
+    if (n <= 0) break;
+    if (msg.type == SyncType::error) {
+      ::waitpid(pid, nullptr, 0);
+      return tl::unexpected(Error{Errc::internal, msg.sys_errno, std::string("exec: ") + msg.text});
+    }
+    if (msg.type == SyncType::seccomp_fd && plan.seccomp) {
+      auto sent = send_seccomp_listener(*plan.seccomp, passed.get(),
+                                        state_json(s, ContainerStatus::running).dump(), pid);
+      if (!sent) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return tl::unexpected(sent.error().context("exec"));
+      }
+    }
   }
   if (!o.pid_file.empty()) BERTH_TRY(fs::replace_file(o.pid_file, std::to_string(pid)));
   if (o.detach) return 0;
