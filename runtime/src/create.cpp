@@ -27,14 +27,6 @@ namespace berth::runtime {
 
 namespace {
 
-Result<UniqueFd> receive_message(int sock, SyncMessage* msg) {
-  int fd = -1;
-  ssize_t n = receive_fd(sock, msg, sizeof *msg, &fd);
-  if (n < 0) return sys_error("receive from container init");
-  if (n == 0) msg->type = static_cast<SyncType>(0);  // EOF: the init is gone
-  return UniqueFd(fd);
-}
-
 Status write_pid_file(const std::string& path, pid_t pid) {
   if (path.empty()) return ok();
   return fs::replace_file(path, std::to_string(pid), 0644);

@@ -146,19 +146,14 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   // dropped, every notified syscall of the exec'd process would fail with ENOSYS.
   for (;;) {
     SyncMessage msg{};
-    int passed_fd = -1;
-    ssize_t n;
-    do {
-      n = receive_fd(parent_sync.get(), &msg, sizeof msg, &passed_fd);
-    } while (n < 0 && errno == EINTR);
-    UniqueFd passed(passed_fd);
-    if (n <= 0) break;
+    auto passed = receive_message(parent_sync.get(), &msg);
+    if (!passed || static_cast<int>(msg.type) == 0) break;
     if (msg.type == SyncType::error) {
       ::waitpid(pid, nullptr, 0);
       return tl::unexpected(Error{Errc::internal, msg.sys_errno, std::string("exec: ") + msg.text});
     }
     if (msg.type == SyncType::seccomp_fd && plan.seccomp) {
-      auto sent = send_seccomp_listener(*plan.seccomp, passed.get(),
+      auto sent = send_seccomp_listener(*plan.seccomp, passed->get(),
                                         state_json(s, ContainerStatus::running).dump(), pid);
       if (!sent) {
         ::kill(pid, SIGKILL);

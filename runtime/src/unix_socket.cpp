@@ -5,6 +5,9 @@
 
 #include <cstring>
 
+#include "init/fd_passing.h"
+#include "init/plan.h"
+
 namespace berth::runtime {
 
 Result<UniqueFd> connect_unix(const std::string& path) {
@@ -16,6 +19,14 @@ Result<UniqueFd> connect_unix(const std::string& path) {
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) return sys_error("connect to " + path);
   return fd;
+}
+
+Result<UniqueFd> receive_message(int sock, SyncMessage* msg) {
+  int fd = -1;
+  ssize_t n = receive_fd(sock, msg, sizeof *msg, &fd);
+  if (n < 0) return sys_error("receive from container init");
+  if (n == 0) msg->type = static_cast<SyncType>(0);
+  return UniqueFd(fd);
 }
 
 }  // namespace berth::runtime

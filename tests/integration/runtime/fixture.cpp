@@ -1,9 +1,11 @@
 #include "fixture.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 
 namespace berth::test {
 
@@ -89,6 +91,25 @@ CommandResult RuntimeTest::run_spec(const Json& spec, const std::string& id) {
   write_spec(spec);
   std::string real_id = unique_id(id);
   return rt({"run", "--bundle", bundle_, real_id});
+}
+
+int receive_passed_fd(int conn, std::string* data) {
+  char buf[8192];
+  iovec iov{buf, sizeof buf};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+  if (n <= 0) return -1;
+  if (data) data->assign(buf, static_cast<size_t>(n));
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  if (cm == nullptr || cm->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
 }
 
 }  // namespace berth::test

@@ -12,6 +12,10 @@
 
 namespace berth::test {
 
+// Reads one message and the fd passed with it (SCM_RIGHTS) from a connected Unix socket, as a
+// console socket or a seccomp agent does. -1 when no fd came; *data gets the bytes.
+int receive_passed_fd(int conn, std::string* data);
+
 class RuntimeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite();

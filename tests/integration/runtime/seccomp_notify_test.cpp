@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -48,23 +47,13 @@ class FakingAgent {
       if (::poll(&p, 1, 100) <= 0) continue;
       int conn = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
       if (conn < 0) continue;
-      char data[8192];
-      iovec iov{data, sizeof data};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      ssize_t n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+      std::string data;
+      int fd = receive_passed_fd(conn, &data);
       ::close(conn);
-      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-      if (n <= 0 || cm == nullptr || cm->cmsg_type != SCM_RIGHTS) continue;
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+      if (fd < 0) continue;
       {
         std::lock_guard lock(mu_);
-        messages_.push_back(Json::parse(std::string(data, static_cast<size_t>(n)), nullptr, false));
+        messages_.push_back(Json::parse(data, nullptr, false));
       }
       handlers_.emplace_back([this, fd] { answer(fd); });
     }
