@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <future>
 #include <thread>
 #include <vector>
 
 #include "api/agent.h"
 #include "core/process.h"
 #include "http/listener.h"
+#include "image/rootfs.h"
 #include "init/console.h"
 #include "init/data_disk.h"
 
@@ -24,7 +26,9 @@ constexpr const char* kNoPivotMarker = "/run/berth/rootfs-no-pivot";
 // The Agent lives as long as PID 1; the shutdown hook reaches it here.
 Agent* g_agent = nullptr;
 
-Status serve_docker_api(UniqueFd fd) {
+Status serve_docker_api(UniqueFd fd, std::shared_future<void> container_modules) {
+  // Until overlay is loaded, a rootfs mount would fall back to copying the image.
+  image::set_rootfs_gate([container_modules] { container_modules.wait(); });
   AgentOptions o;
   o.state_root = init::kDataMount;
   o.runtime_bin = kRuntime;

@@ -1,6 +1,7 @@
 #include "helpers.h"
 
 #include "core/ids.h"
+#include "image/rootfs.h"
 
 namespace berth::agent {
 
@@ -73,16 +74,21 @@ Json inspect_json(const Container& c, const std::vector<std::string>& exec_ids, 
   j["LogPath"] = c.log_path;
   j["Name"] = c.name;
   j["RestartCount"] = c.restart_count;
-  j["Driver"] = "overlay2";
+  // "vfs" is Docker's name for a driver that copies the image: what berth does where the
+  // kernel has no overlayfs (image/rootfs.h).
+  auto rootfs = image::open_rootfs(state_root, c.id);
+  bool copied = rootfs && rootfs->mode == image::RootfsMode::copy;
+  j["Driver"] = copied ? "vfs" : "overlay2";
   j["Platform"] = "linux";
   j["MountLabel"] = "";
   j["ProcessLabel"] = "";
   j["AppArmorProfile"] = "";
   j["ExecIDs"] = exec_ids.empty() ? Json(nullptr) : Json(exec_ids);
   j["HostConfig"] = to_json(c.host_config);
-  j["GraphDriver"] = {{"Name", "overlay2"},
-                      {"Data",
-                       {{"MergedDir", dir + "/rootfs"}, {"UpperDir", dir + "/upper"}, {"WorkDir", dir + "/work"}}}};
+  j["GraphDriver"] = copied ? Json{{"Name", "vfs"}, {"Data", nullptr}}
+                            : Json{{"Name", "overlay2"},
+                                   {"Data",
+                                    {{"MergedDir", dir + "/rootfs"}, {"UpperDir", dir + "/upper"}, {"WorkDir", dir + "/work"}}}};
   j["Mounts"] = mounts_json(c);
   j["Config"] = to_json(c.config);
   j["NetworkSettings"] = network_settings_json(c);

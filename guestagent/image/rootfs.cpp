@@ -252,6 +252,16 @@ Result<Json> read_record(const std::string& dir) {
 
 }  // namespace
 
+namespace {
+// Set once, before the Docker API serves (set_rootfs_gate's contract), read by its threads.
+std::function<void()>& rootfs_gate() {
+  static std::function<void()> gate;
+  return gate;
+}
+}  // namespace
+
+void set_rootfs_gate(std::function<void()> wait) { rootfs_gate() = std::move(wait); }
+
 bool overlay_available() {
   auto text = fs::read_file("/proc/filesystems");
   return text && text->find("\toverlay\n") != std::string::npos;
@@ -260,6 +270,7 @@ bool overlay_available() {
 Result<Rootfs> mount_rootfs(const std::string& state_root, const std::string& id,
                             const std::vector<std::string>& layer_dirs, const RootfsOptions& options) {
   BERTH_TRY(validate_id(id));
+  if (rootfs_gate()) rootfs_gate()();
   Rootfs r;
   r.container_dir = container_dir(state_root, id);
   r.path = r.container_dir + "/rootfs";

@@ -3,6 +3,7 @@
 // copy where overlayfs is unavailable.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ struct Rootfs {
 
 // Whether the running kernel offers overlayfs (/proc/filesystems).
 bool overlay_available();
+
+// In the VM the overlay module may still be loading when the Docker API starts (init/pid1.h):
+// mount_rootfs calls `wait` first, so a container is never put in copy mode for good only
+// because it was created a moment too early. Process-wide; unset (native mode) means no wait.
+void set_rootfs_gate(std::function<void()> wait);
 
 // Mounts (or re-mounts after unmount) the rootfs of container `id`. `layer_dirs` are snapshot
 // directories bottom to top. Calling it again while mounted returns the existing mount.

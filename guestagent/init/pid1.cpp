@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -203,10 +204,13 @@ namespace {
   // the normal class, and the Docker API server starts once it has finished.
   ControlContext late_ctx;  // its own warnings: the thread must not share ctx's vectors
   late_ctx.debug = ctx->debug;
+  std::promise<void> late_done;
+  std::shared_future<void> container_modules = late_done.get_future().share();
   std::thread late_thread([&] {
     sched_param idle{};
     ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &idle);
     load_kernel_modules(late_modules, "modules_late", timeline, late_ctx);
+    late_done.set_value();
   });
 
   // The network comes up on its own thread: DHCP is mostly waiting, the disk mostly work.
@@ -278,8 +282,18 @@ namespace {
                  warnings == 0 ? "" : ", with " + std::to_string(warnings) + " warning(s)");
   EventBus::instance().publish("ready");
 
-  // After ready: the rest of the container-only modules at normal priority, then the Docker
-  // API server (it mounts overlays and sets up container networks).
+  // After ready: the Docker API server at once (it waits for container_modules where it
+  // needs them), then the rest of the container-only modules at normal priority. In this
+  // order, because on one vCPU the module thread would otherwise take half the CPU while
+  // the server starts, and `berth start` waits for the server.
+  if (docker) {
+    step = boot_ms();
+    if (auto st = options.serve_docker_api(std::move(*docker), container_modules); !st) {
+      logger()->error("Docker API: {}", st.error().what());
+      ctx->add_late([&](Json&, std::vector<std::string>& warnings) { warnings.push_back("Docker API: " + st.error().what()); });
+    }
+    timeline.add("docker_api", step, boot_ms());
+  }
   sched_param normal{};
   ::pthread_setschedparam(late_thread.native_handle(), SCHED_OTHER, &normal);
   late_thread.join();
@@ -292,14 +306,6 @@ namespace {
     report["modules"] = std::move(mods);
     for (auto& w : late_ctx.warnings) warnings.push_back(std::move(w));
   });
-  if (docker) {
-    step = boot_ms();
-    if (auto st = options.serve_docker_api(std::move(*docker)); !st) {
-      logger()->error("Docker API: {}", st.error().what());
-      ctx->add_late([&](Json&, std::vector<std::string>& warnings) { warnings.push_back("Docker API: " + st.error().what()); });
-    }
-    timeline.add("docker_api", step, boot_ms());
-  }
 
   shut_down(options, shutdown.wait(), unmount_roots);
 }

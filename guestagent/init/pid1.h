@@ -13,14 +13,17 @@
 //                               they load on an idle-priority thread and may finish after
 //   vsock listeners             last: "ready" means every step above is done (but the
 //                               late modules); the control API answers from here on
-//   Docker API server           once the late modules are in; clients that connected to
-//                               vsock 2375 before wait in its backlog
+//   Docker API server           right after ready: `docker version` and pulls need no
+//                               late module; what mounts an overlay waits for them
+//                               (container_modules), since `berth start` returns on the
+//                               first answer and that is 300-500 ms sooner under TCG
 // A shutdown requested during boot (signal, power button) is carried out once boot is done:
 // every step is bounded, and stopping halfway through formatting would be worse.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <future>
 
 #include "berth/common/result.h"
 #include "berth/common/unique_fd.h"
@@ -30,10 +33,11 @@ namespace berth::agent::init {
 
 struct Pid1Options {
   // Integration point for the Docker API server (guestagent/api/): receives the listening
-  // AF_VSOCK socket for port 2375 after ready, once the container-only modules are loaded,
-  // and must return promptly (serve on its own threads). Empty: port 2375 stays closed and
-  // the console says so.
-  std::function<Status(UniqueFd listener)> serve_docker_api;
+  // AF_VSOCK socket for port 2375 after ready, and a future that is ready once the
+  // container-only modules (overlay, bridge, netfilter) are loaded, which whatever needs them
+  // must wait for. Must return promptly (serve on its own threads). Empty: port 2375 stays
+  // closed and the console says so.
+  std::function<Status(UniqueFd listener, std::shared_future<void> container_modules)> serve_docker_api;
 
   // Stops containers at shutdown within `budget` (Docker's per-container stop signal and
   // timeout). Empty: terminate_all_processes(). Whatever still runs afterwards is SIGKILLed.

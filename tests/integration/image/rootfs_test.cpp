@@ -23,7 +23,7 @@ class RootfsTest : public ::testing::Test {
     root_ = berth::test::make_temp_dir("berth-rootfs-it");
   }
   void TearDown() override {
-    for (const char* id : {"many", "wh", "wh-copy"}) ::umount2((root_ + "/containers/" + id + "/rootfs").c_str(), MNT_DETACH);
+    for (const char* id : {"many", "wh", "wh-copy", "gated"}) ::umount2((root_ + "/containers/" + id + "/rootfs").c_str(), MNT_DETACH);
     if (!root_.empty()) berth::test::remove_tree(root_);
   }
   // A snapshot-shaped directory: <root>/snapshots/<64 hex>/fs.
@@ -88,6 +88,23 @@ TEST_F(RootfsTest, WhiteoutsAndOpaqueDirsInOverlayAndCopy) {
   EXPECT_LT(::getxattr((c->path + "/d").c_str(), "trusted.overlay.opaque", v, sizeof v), 0)
       << "overlay markers are not copied into a flat rootfs";
   ASSERT_TRUE(c->remove());
+}
+
+// In the VM the overlay module may load after the Docker API is up: the gate runs before
+// mount_rootfs records overlay-or-copy, so the choice sees the module.
+TEST_F(RootfsTest, WaitsForTheGateBeforeChoosingOverlayOrCopy) {
+  int calls = 0;
+  bool record_existed = true;
+  set_rootfs_gate([&] {
+    ++calls;
+    record_existed = std::filesystem::exists(root_ + "/containers/gated/rootfs.json");
+  });
+  auto r = mount_rootfs(root_, "gated", {layer(0)});
+  set_rootfs_gate(nullptr);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(record_existed) << "the gate ran after overlay-or-copy was decided";
+  EXPECT_TRUE(r->remove());
 }
 
 TEST_F(RootfsTest, RejectsBadContainerIds) {

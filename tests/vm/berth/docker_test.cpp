@@ -155,6 +155,14 @@ TEST_F(DockerVm, RunsContainersThroughTheSocket) {
   auto stop = env_->berth({"stop"}, 200);
   ASSERT_EQ(stop.status, 0) << stop.err << env_->diagnostics("default");
   START_OR_RETURN();
+  // `berth start` returns before the overlay module has loaded: a container created at once
+  // still gets an overlay rootfs, not a copy (the agent's rootfs gate).
+  auto early = env_->docker("default", {"create", kImage, "true"});
+  ASSERT_EQ(early.status, 0) << early.err;
+  std::string early_id = early.out.substr(0, early.out.find('\n'));
+  auto driver = env_->docker("default", {"inspect", "-f", "{{.GraphDriver.Name}}", early_id});
+  EXPECT_EQ(driver.out, "overlay2\n") << driver.err;
+  EXPECT_EQ(env_->docker("default", {"rm", early_id}).status, 0);
   auto inspect = env_->docker("default", {"image", "inspect", kImage});
   EXPECT_EQ(inspect.status, 0) << inspect.err;
   auto again = env_->docker("default", {"run", "--rm", kImage, "echo", "still here"});
