@@ -46,7 +46,8 @@ GuestImage build_image() {
   fs::path out = fs::path(BERTH_VM_WORK_DIR) / "image";
   fs::create_directories(out);
   // One build at a time across test processes, and none when the image is newer than
-  // everything that goes into it. zstd level 3: the tests do not care about the last MiB.
+  // everything that goes into it. zstd level 3 where zstd is the codec: the tests do not care
+  // about the last MiB.
   std::string inputs = quote(BERTH_AGENT_PATH) + " " + quote(BERTH_SHIM_PATH) + " " + quote(BERTH_RUNTIME_PATH) + " " +
                        quote(BERTH_IMAGES_BUILD);
   std::string initrd = (out / "initramfs").string();
