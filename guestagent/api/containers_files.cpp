@@ -162,9 +162,7 @@ Status prune(Agent& agent, http::Request& req, http::Response& res) {
 }  // namespace
 
 void register_container_file_routes(http::Router& router, Agent& agent) {
-  auto bind = [&agent](Status (*fn)(Agent&, http::Request&, http::Response&)) {
-    return [&agent, fn](http::Request& req, http::Response& res) { return fn(agent, req, res); };
-  };
+  auto bind = handler_binder(agent);
   router.add("HEAD", "/containers/{id}/archive", bind(archive_head));
   router.add("GET", "/containers/{id}/archive", bind(archive_get));
   router.add("PUT", "/containers/{id}/archive", bind(archive_put));

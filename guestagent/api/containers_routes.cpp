@@ -175,9 +175,7 @@ Status resize(Agent& agent, http::Request& req, http::Response& res) {
 }  // namespace
 
 void register_container_routes(http::Router& router, Agent& agent) {
-  auto bind = [&agent](Status (*fn)(Agent&, http::Request&, http::Response&)) {
-    return [&agent, fn](http::Request& req, http::Response& res) { return fn(agent, req, res); };
-  };
+  auto bind = handler_binder(agent);
   router.add("POST", "/containers/create", bind(create));
   router.add("GET", "/containers/json", bind(list));
   router.add("GET", "/containers/{id}/json", bind(inspect));

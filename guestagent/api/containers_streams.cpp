@@ -187,9 +187,7 @@ Status stats(Agent& agent, http::Request& req, http::Response& res) {
 }  // namespace
 
 void register_container_stream_routes(http::Router& router, Agent& agent) {
-  auto bind = [&agent](Status (*fn)(Agent&, http::Request&, http::Response&)) {
-    return [&agent, fn](http::Request& req, http::Response& res) { return fn(agent, req, res); };
-  };
+  auto bind = handler_binder(agent);
   router.add("POST", "/containers/{id}/attach", bind(attach));
   router.add("GET", "/containers/{id}/logs", bind(logs));
   router.add("POST", "/containers/{id}/wait", bind(wait));

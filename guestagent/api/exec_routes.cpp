@@ -131,9 +131,7 @@ Status exec_inspect(Agent& agent, http::Request& req, http::Response& res) {
 }  // namespace
 
 void register_exec_routes(http::Router& router, Agent& agent) {
-  auto bind = [&agent](Status (*fn)(Agent&, http::Request&, http::Response&)) {
-    return [&agent, fn](http::Request& req, http::Response& res) { return fn(agent, req, res); };
-  };
+  auto bind = handler_binder(agent);
   router.add("POST", "/containers/{id}/exec", bind(exec_create));
   router.add("POST", "/exec/{id}/start", bind(exec_start));
   router.add("POST", "/exec/{id}/resize", bind(exec_resize));

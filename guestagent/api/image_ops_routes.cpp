@@ -99,9 +99,7 @@ Status prune(Agent& agent, http::Request& req, http::Response& res) {
 }  // namespace
 
 void register_image_ops_routes(http::Router& router, Agent& agent) {
-  auto bind = [&agent](Status (*fn)(Agent&, http::Request&, http::Response&)) {
-    return [&agent, fn](http::Request& req, http::Response& res) { return fn(agent, req, res); };
-  };
+  auto bind = handler_binder(agent);
   router.add("GET", "/images/{name*}/history", bind(history));
   router.add("POST", "/images/{name*}/tag", bind(tag));
   router.add("DELETE", "/images/{name*}", bind(remove));

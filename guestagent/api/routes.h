@@ -3,12 +3,25 @@
 // and may replace routes registered before it (Router::add replaces same method+pattern).
 #pragma once
 
+#include "berth/common/result.h"
+
 namespace berth::agent {
 
 namespace http {
 class Router;
-}
+class Request;
+class Response;
+}  // namespace http
 class Agent;
+
+// The handlers are free functions of the agent; `auto bind = handler_binder(agent);` then
+// `router.add(method, pattern, bind(fn))` gives the Router a handler of each.
+using AgentHandler = Status (*)(Agent&, http::Request&, http::Response&);
+inline auto handler_binder(Agent& agent) {
+  return [&agent](AgentHandler fn) {
+    return [&agent, fn](http::Request& req, http::Response& res) { return fn(agent, req, res); };
+  };
+}
 
 void register_system_routes(http::Router& router, Agent& agent);      // _ping, version, info, events
 void register_container_routes(http::Router& router, Agent& agent);   // create, list, inspect, lifecycle

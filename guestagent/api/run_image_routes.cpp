@@ -195,9 +195,7 @@ Status load(Agent& agent, http::Request& req, http::Response& res) {
 }  // namespace
 
 void register_run_image_routes(http::Router& router, Agent& agent) {
-  auto bind = [&agent](Status (*fn)(Agent&, http::Request&, http::Response&)) {
-    return [&agent, fn](http::Request& req, http::Response& res) { return fn(agent, req, res); };
-  };
+  auto bind = handler_binder(agent);
   router.add("POST", "/images/create", bind(create));
   router.add("GET", "/images/json", bind(list));
   router.add("GET", "/images/{name*}/json", bind(inspect));

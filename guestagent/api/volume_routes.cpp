@@ -104,9 +104,7 @@ Status prune(Agent& agent, http::Request& req, http::Response& res) {
 }  // namespace
 
 void register_volume_routes(http::Router& router, Agent& agent) {
-  auto bind = [&agent](Status (*fn)(Agent&, http::Request&, http::Response&)) {
-    return [&agent, fn](http::Request& req, http::Response& res) { return fn(agent, req, res); };
-  };
+  auto bind = handler_binder(agent);
   router.add("POST", "/volumes/create", bind(create));
   router.add("GET", "/volumes", bind(list));
   router.add("GET", "/volumes/{name}", bind(inspect));
