@@ -3,10 +3,13 @@
 // guest/vsock_guest_init.c, and drives it through the host Unix sockets.
 //
 // Needs a kernel with vsock modules, e.g. Debian's linux-image-cloud-amd64:
-//   BERTH_TEST_KERNEL=/boot/vmlinuz-<version>      (default: the newest /boot/vmlinuz-*)
+//   BERTH_TEST_KERNEL=/boot/vmlinuz-<version>      (default: the kernel package the guest
+//                                                   image was built from, else the newest
+//                                                   /boot/vmlinuz-*)
 //   BERTH_TEST_KERNEL_MODULES=/lib/modules/<version> (default: derived from the image name)
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -35,10 +38,46 @@ struct Kernel {
   std::vector<std::string> modules;  // in load order; built-in ones left out
 };
 
+// The kernel package images/build downloaded for the guest image (Debian's cloud kernel),
+// unpacked once per test process: hosts such as containers and CI machines often have
+// nothing in /boot. Empty when the guest image was never built here.
+struct UnpackedImageKernel {
+  fs::path dir;
+  std::string image, modules;
+  UnpackedImageKernel() {
+    std::error_code ec;
+    fs::path debs = fs::path(BERTH_IMAGE_CACHE) / "debs" / "amd64";
+    std::string deb;
+    for (const auto& e : fs::directory_iterator(debs, ec))
+      if (e.path().filename().string().starts_with("linux-image-")) deb = e.path();
+    if (deb.empty()) return;
+    dir = fs::temp_directory_path() / ("berth-vsock-kernel-" + std::to_string(::getpid()));
+    std::string cmd = "dpkg-deb -x '" + deb + "' '" + dir.string() + "'";
+    if (std::system(cmd.c_str()) != 0) return;
+    for (const auto& e : fs::directory_iterator(dir / "boot", ec))
+      if (e.path().filename().string().starts_with("vmlinuz-")) image = e.path();
+    for (const char* base : {"lib/modules", "usr/lib/modules"})
+      for (const auto& e : fs::directory_iterator(dir / base, ec)) modules = e.path();
+  }
+  ~UnpackedImageKernel() {
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(dir, ec);
+  }
+};
+
+const UnpackedImageKernel& image_kernel() {
+  static UnpackedImageKernel kernel;
+  return kernel;
+}
+
 std::optional<Kernel> find_kernel(std::string& why_not) {
   Kernel k;
+  std::string modules_dir;
   if (const char* env = std::getenv("BERTH_TEST_KERNEL")) {
     k.image = env;
+  } else if (const auto& cached = image_kernel(); !cached.image.empty() && !cached.modules.empty()) {
+    k.image = cached.image;
+    modules_dir = cached.modules;
   } else {
     std::vector<std::string> images;
     std::error_code ec;
@@ -56,10 +95,9 @@ std::optional<Kernel> find_kernel(std::string& why_not) {
     why_not = "BERTH_TEST_KERNEL " + k.image + " does not exist";
     return std::nullopt;
   }
-  std::string modules_dir;
   if (const char* env = std::getenv("BERTH_TEST_KERNEL_MODULES")) {
     modules_dir = env;
-  } else {
+  } else if (modules_dir.empty()) {
     std::string name = fs::path(k.image).filename().string();
     modules_dir = "/lib/modules/" + name.substr(name.find('-') + 1);
   }
