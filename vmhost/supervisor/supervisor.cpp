@@ -172,8 +172,15 @@ Status Supervisor::boot() {
     }
   };
   Json ready;
+  // Short first tries, growing: a connection request that reaches the guest while its vsock
+  // driver is still probing can be dropped without the RST that would end it at once (Linux
+  // discards replies until the device is registered), and a 5 s wait on it was once the
+  // longest step of a TCG start.
+  std::chrono::milliseconds attempt_timeout = 1s;
   BERTH_TRY(poll_until("waiting for the guest agent", deadline, [&]() -> Status {
-    ready = BERTH_TRY(agent_->ready(5s));
+    auto timeout = attempt_timeout;
+    attempt_timeout = std::min<std::chrono::milliseconds>(attempt_timeout + 1s, 5s);
+    ready = BERTH_TRY(agent_->ready(timeout));
     return ok();
   }));
   BERTH_TRY(check_ready(ready));
