@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "berth/common/fs.h"
@@ -54,18 +55,56 @@ ModuleReport load_modules(const std::vector<std::string>& paths, bool remove_loa
   return report;
 }
 
+namespace {
+
+std::string module_name(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') + 1);
+  return name.substr(0, name.find(".ko"));
+}
+
+}  // namespace
+
 size_t boot_module_count(const std::vector<std::string>& paths) {
   static const char* const kBootModules[] = {"virtio_mmio", "virtio_pci", "virtio_blk", "virtio_net", "virtio_rng",
                                              "virtio-rng", "vsock", "vmw_vsock_virtio_transport", "fuse", "virtiofs",
                                              "button"};
   size_t count = 0;
   for (size_t i = 0; i < paths.size(); ++i) {
-    std::string name = paths[i].substr(paths[i].rfind('/') + 1);
-    name = name.substr(0, name.find(".ko"));
+    std::string name = module_name(paths[i]);
     for (const char* m : kBootModules)
       if (name == m) count = i + 1;
   }
   return count;
+}
+
+BootDevices probe_boot_devices(bool shares) {
+  BootDevices d;
+  d.shares = shares;
+  std::error_code ec;
+  d.pci = std::filesystem::directory_iterator("/sys/bus/pci/devices", ec) != std::filesystem::directory_iterator();
+  return d;
+}
+
+ModuleSplit split_modules(const std::vector<std::string>& paths, const BootDevices& devices) {
+  auto deferred = [&](const std::string& name) {
+    if (!devices.pci && (name == "virtio_pci" || name == "virtio_pci_modern_dev" || name == "virtio_pci_legacy_dev"))
+      return true;
+    return !devices.shares && (name == "fuse" || name == "virtiofs");
+  };
+  ModuleSplit split;
+  size_t boot = boot_module_count(paths);
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    if (i >= boot) {
+      rest.push_back(paths[i]);
+    } else if (deferred(module_name(paths[i]))) {
+      split.late.push_back(paths[i]);
+    } else {
+      split.boot.push_back(paths[i]);
+    }
+  }
+  split.late.insert(split.late.end(), rest.begin(), rest.end());
+  return split;
 }
 
 std::string ModuleReport::slowest(size_t count) const {

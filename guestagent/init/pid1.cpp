@@ -190,9 +190,9 @@ namespace {
   // Device modules now; the ones only containers need on a thread (see boot_module_count).
   std::vector<std::string> modules, late_modules;
   if (auto list = read_module_list(kModulesList)) {
-    modules = std::move(*list);
-    late_modules.assign(modules.begin() + static_cast<long>(boot_module_count(modules)), modules.end());
-    modules.resize(modules.size() - late_modules.size());
+    auto split = split_modules(*list, probe_boot_devices(!params.shares.empty()));
+    modules = std::move(split.boot);
+    late_modules = std::move(split.late);
   } else {
     logger()->error("modules: {}", list.error().what());
     ctx->warnings.push_back("modules: " + list.error().what());
