@@ -59,6 +59,25 @@ struct NetResult {
   int64_t start_ms = 0, end_ms = 0;
 };
 
+struct DiskResult {
+  Result<DataDisk> disk = make_error(Errc::internal, "not run");
+  int64_t start_ms = 0, end_ms = 0;
+};
+
+// How many of the boot modules (in load order) it takes to have `driver` (e.g. virtio_blk):
+// `from` when it is not in the list (built in, or a list without it).
+size_t modules_through(const std::vector<std::string>& modules, size_t from, const std::string& driver) {
+  for (size_t i = from; i < modules.size(); ++i) {
+    const std::string& m = modules[i];
+    if (m.ends_with("/" + driver + ".ko") || m.find("/" + driver + ".ko.") != std::string::npos) return i + 1;
+  }
+  return from;
+}
+
+std::vector<std::string> slice(const std::vector<std::string>& v, size_t from, size_t to) {
+  return {v.begin() + static_cast<long>(from), v.begin() + static_cast<long>(to)};
+}
+
 // Loads `list` on the calling thread as boot step `step`; failures become warnings.
 void load_kernel_modules(const std::vector<std::string>& list, const char* step, BootTimeline& timeline,
                          ControlContext& ctx) {
@@ -197,11 +216,32 @@ namespace {
     logger()->error("modules: {}", list.error().what());
     ctx->warnings.push_back("modules: " + list.error().what());
   }
-  load_kernel_modules(modules, "modules", timeline, *ctx);
+  // Each consumer starts as soon as its driver is in: the data disk (found and mounted on a
+  // thread) after virtio_blk, the network (DHCP on a thread) after virtio_net, while the rest
+  // of the device modules load. A mount and DHCP mostly wait on QEMU, which works outside the
+  // vCPU, so even one vCPU has time for the module loads meanwhile.
+  size_t disk_end = modules_through(modules, 0, "virtio_blk");
+  size_t net_end = modules_through(modules, disk_end, "virtio_net");
+  load_kernel_modules(slice(modules, 0, disk_end), "modules_disk", timeline, *ctx);
+  DiskResult disk;
+  std::thread disk_thread([&] {
+    disk.start_ms = boot_ms();
+    auto device = find_data_disk(std::chrono::seconds(2));
+    disk.disk = device ? prepare_data_disk(*device) : tl::unexpected(device.error());
+    disk.end_ms = boot_ms();
+  });
+  load_kernel_modules(slice(modules, disk_end, net_end), "modules_net", timeline, *ctx);
+  NetResult net;
+  std::thread net_thread([&] {
+    net.start_ms = boot_ms();
+    net.info = setup_network(params, options.dhcp_timeout);
+    net.end_ms = boot_ms();
+  });
+  load_kernel_modules(slice(modules, net_end, modules.size()), "modules", timeline, *ctx);
   // The container-only modules (overlay, bridge, netfilter) are not needed for ready: they
   // load on a thread in the SCHED_IDLE class, so that on one vCPU they take only the time the
-  // boot path leaves idle (waiting for DHCP and the disk); at ready the thread goes back to
-  // the normal class, and the Docker API server starts once it has finished.
+  // boot path leaves idle (waiting for DHCP and the disk); once ready and the Docker API
+  // server is up, the thread goes back to the normal class.
   ControlContext late_ctx;  // its own warnings: the thread must not share ctx's vectors
   late_ctx.debug = ctx->debug;
   std::promise<void> late_done;
@@ -213,23 +253,12 @@ namespace {
     late_done.set_value();
   });
 
-  // The network comes up on its own thread: DHCP is mostly waiting, the disk mostly work.
-  NetResult net;
-  std::thread net_thread([&] {
-    net.start_ms = boot_ms();
-    net.info = setup_network(params, options.dhcp_timeout);
-    net.end_ms = boot_ms();
-  });
-
-  step = boot_ms();
-  auto device = find_data_disk(std::chrono::seconds(2));
-  if (!device) emergency_shell("data disk: " + device.error().what());
-  auto disk = prepare_data_disk(*device);
-  if (!disk) emergency_shell("data disk: " + disk.error().what());
-  logger()->info("data disk {} ({}{}) mounted at {}", disk->device, disk->found, disk->formatted ? ", formatted now" : "",
-                 kDataMount);
-  timeline.add("disk", step, boot_ms());
-  ctx->boot_report["disk"] = disk->to_json();
+  disk_thread.join();
+  if (!disk.disk) emergency_shell("data disk: " + disk.disk.error().what());
+  logger()->info("data disk {} ({}{}) mounted at {}", disk.disk->device, disk.disk->found,
+                 disk.disk->formatted ? ", formatted now" : "", kDataMount);
+  timeline.add("disk", disk.start_ms, disk.end_ms);
+  ctx->boot_report["disk"] = disk.disk->to_json();
 
   std::vector<std::string> unmount_roots;
   if (!params.shares.empty()) {

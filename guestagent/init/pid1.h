@@ -6,9 +6,11 @@
 //   root bind + system mounts   everything else needs /proc, /sys, /dev
 //   command line, clock, name   cheap, and later log lines then carry the right time
 //   signal loop                 reaping and shutdown signals from here on
-//   modules                     virtio devices, vsock, virtiofs appear only after this
-//   network ∥ data disk         DHCP waits on the network while the disk is probed or
-//                               formatted; then the shares (host folders)
+//   modules                     the disk's driver, then the data disk (probe, mount, format
+//   ∥ data disk ∥ network       on first boot) on a thread; the network's driver, then DHCP
+//                               on a thread; meanwhile the other device modules (vsock,
+//                               virtiofs) load: a mount and DHCP mostly wait on QEMU.
+//                               Then the shares (host folders)
 //   ∥ late modules              overlay, bridge, netfilter: only containers need them, so
 //                               they load on an idle-priority thread and may finish after
 //   vsock listeners             last: "ready" means every step above is done (but the

@@ -26,8 +26,10 @@ class BootTimeline {
   void add(std::string name, int64_t start_ms, int64_t end_ms);
   void ready(int64_t ms);
 
-  // Steps PID 1 records: mounts, modules, modules_late (on a thread), disk, net (on a
-  // thread), shares (only with berth.mount=).
+  // Steps PID 1 records: mounts, modules_disk (up to the data disk's driver), disk (on a
+  // thread from then on), modules_net (up to the network's), net (on a thread from then on),
+  // modules (the other device drivers), modules_late (on a thread), shares (only with
+  // berth.mount=).
   // {"init_ms": 480, "modules_ms": 610, "disk_ms": 700, "net_ms": 650, "ready_ms": 720,
   //  "steps": [{"name": "modules", "start_ms": 481, "end_ms": 610, "ms": 129}, ...]}
   // Top-level "<step>_ms" values are the moments each step finished; "ms" in "steps" is its
