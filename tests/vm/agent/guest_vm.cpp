@@ -84,10 +84,71 @@ UniqueFd connect_guest(const std::string& host_socket, uint32_t port, std::chron
   return fd;
 }
 
+GuestImage prebuilt_arm64_image() {
+  GuestImage img;
+  if (find_program("qemu-system-aarch64").empty()) {
+    img.skip = "qemu-system-aarch64 is not installed (Debian: qemu-system-arm)";
+    return img;
+  }
+  fs::path dir = BERTH_ARM64_IMAGE_DIR;
+  if (!fs::exists(dir / "Image") || !fs::exists(dir / "initramfs")) {
+    img.skip = "no arm64 guest image in " + dir.string() +
+               " (`ninja guest-image-arm64`; scripts/setup builds it unless Debian's mirror is out of reach)";
+    return img;
+  }
+  img.kernel = (dir / "Image").string();
+  img.initrd = (dir / "initramfs").string();
+  return img;
+}
+
+// The QEMU command line for `config`: the machine, its console and boot files, then the same
+// devices on either transport (virtio-mmio on microvm, virtio-pci on -M virt).
+std::vector<std::string> qemu_argv(const VmConfig& config, const GuestImage& img, const std::string& dir,
+                                   const std::string& vhost) {
+  std::string mem = std::to_string(config.memory_mb) + "M";
+  std::vector<std::string> argv;
+  std::string bus;
+  if (config.arch == "arm64") {
+    bus = "pci";
+    // No RNDR on cortex-a72: virtio-rng is what seeds the guest's RNG early.
+    argv = {find_program("qemu-system-aarch64"), "-M", "virt,accel=tcg,memory-backend=mem", "-cpu", "cortex-a72",
+            "-append", "console=ttyAMA0 panic=-1" + (config.cmdline.empty() ? "" : " " + config.cmdline)};
+  } else {
+    bus = "device";
+    MicroVm vm;
+    vm.cmdline = config.cmdline;
+    // -cpu max and virtio-rng as vmhost runs it: the guest's RNG is seeded at once (RDRAND),
+    // without which everything calling getrandom() early in boot waits for it.
+    argv = {find_program("qemu-system-x86_64"), "-M", "microvm,accel=tcg,memory-backend=mem", "-cpu", "max",
+            // vhost-user devices need the modern virtio-mmio transport.
+            "-global", "virtio-mmio.force-legacy=false", "-append", microvm_cmdline(vm)};
+  }
+  argv.insert(argv.end(),
+              {"-m", mem, "-object", "rng-random,id=rng,filename=/dev/urandom", "-device", "virtio-rng-" + bus + ",rng=rng",
+               "-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on", "-nodefaults", "-no-user-config",
+               "-display", "none", "-no-reboot", "-serial", "file:" + dir + "/serial.log", "-kernel", img.kernel,
+               "-initrd", img.initrd, "-drive", "id=data,file=" + config.disk + ",format=raw,if=none", "-device",
+               "virtio-blk-" + bus + ",drive=data", "-netdev", "user,id=net0", "-device",
+               "virtio-net-" + bus + ",netdev=net0", "-chardev", "socket,id=vsock,path=" + vhost, "-device",
+               "vhost-user-vsock-" + bus + ",chardev=vsock", "-chardev",
+               "socket,id=qmp,path=" + dir + "/qmp.sock,server=on,wait=off", "-mon", "chardev=qmp,mode=control"});
+  for (size_t i = 0; i < config.shares.size(); ++i) {
+    std::string id = "fs" + std::to_string(i);
+    argv.insert(argv.end(), {"-chardev", "socket,id=" + id + ",path=" + dir + "/" + id + ".sock", "-device",
+                             "vhost-user-fs-" + bus + ",chardev=" + id + ",tag=" + config.shares[i].first});
+  }
+  return argv;
+}
+
 }  // namespace
 
 const GuestImage& guest_image() {
   static const GuestImage img = build_image();
+  return img;
+}
+
+const GuestImage& arm64_guest_image() {
+  static const GuestImage img = prebuilt_arm64_image();
   return img;
 }
 
@@ -100,7 +161,7 @@ GuestVm::~GuestVm() {
 }
 
 bool GuestVm::start(const VmConfig& config, std::string& why) {
-  const auto& img = guest_image();
+  const auto& img = config.arch == "arm64" ? arm64_guest_image() : guest_image();
   std::string vhost = dir_ + "/vhost.sock";
   for (const char* f : {"vhost.sock", "v.sock", "qmp.sock", "serial.log"}) fs::remove(dir_ + "/" + f);
   vsockd_ = std::make_unique<Child>(std::vector<std::string>{BERTH_VSOCKD_PATH, "--vhost-user", vhost, "--host-socket",
@@ -111,7 +172,6 @@ bool GuestVm::start(const VmConfig& config, std::string& why) {
     why = "berth-vsockd did not start: " + slurp(dir_ + "/vsockd.out");
     return false;
   }
-  std::vector<std::string> extra;
   for (size_t i = 0; i < config.shares.size(); ++i) {
     std::string sock = dir_ + "/fs" + std::to_string(i) + ".sock";
     fs::remove(sock);
@@ -123,28 +183,8 @@ bool GuestVm::start(const VmConfig& config, std::string& why) {
       why = "virtiofsd did not start: " + slurp(dir_ + "/virtiofsd" + std::to_string(i) + ".log");
       return false;
     }
-    std::string id = "fs" + std::to_string(i);
-    extra.insert(extra.end(), {"-chardev", "socket,id=" + id + ",path=" + sock, "-device",
-                               "vhost-user-fs-device,chardev=" + id + ",tag=" + config.shares[i].first});
   }
-  MicroVm vm;
-  vm.cmdline = config.cmdline;
-  std::string mem = std::to_string(config.memory_mb) + "M";
-  std::vector<std::string> argv = {
-      // -cpu max and virtio-rng as vmhost runs it: the guest's RNG is seeded at once (RDRAND),
-      // without which everything calling getrandom() early in boot waits for it.
-      find_program("qemu-system-x86_64"), "-M", "microvm,accel=tcg,memory-backend=mem", "-cpu", "max", "-m", mem,
-      "-object", "rng-random,id=rng,filename=/dev/urandom", "-device", "virtio-rng-device,rng=rng", "-object",
-      "memory-backend-memfd,id=mem,size=" + mem + ",share=on", "-nodefaults", "-no-user-config", "-display", "none",
-      "-no-reboot",
-      // vhost-user devices need the modern virtio-mmio transport.
-      "-global", "virtio-mmio.force-legacy=false", "-serial", "file:" + dir_ + "/serial.log", "-kernel", img.kernel,
-      "-initrd", img.initrd, "-append", microvm_cmdline(vm), "-drive",
-      "id=data,file=" + config.disk + ",format=raw,if=none", "-device", "virtio-blk-device,drive=data", "-netdev",
-      "user,id=net0", "-device", "virtio-net-device,netdev=net0", "-chardev", "socket,id=vsock,path=" + vhost,
-      "-device", "vhost-user-vsock-device,chardev=vsock", "-chardev",
-      "socket,id=qmp,path=" + dir_ + "/qmp.sock,server=on,wait=off", "-mon", "chardev=qmp,mode=control"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
+  std::vector<std::string> argv = qemu_argv(config, img, dir_, vhost);
   qemu_ = std::make_unique<Child>(argv, dir_ + "/qemu.log");
   if (!qemu_->started()) {
     why = "cannot start QEMU";
