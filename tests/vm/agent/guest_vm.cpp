@@ -5,10 +5,12 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
+#include "backends/qemu/qemu_args.h"
 #include "berth/common/unique_fd.h"
 #include "process.h"
 #include "qemu.h"
@@ -101,41 +103,36 @@ GuestImage prebuilt_arm64_image() {
   return img;
 }
 
-// The QEMU command line for `config`: the machine, its console and boot files, then the same
-// devices on either transport (virtio-mmio on microvm, virtio-pci on -M virt).
+// The QEMU command line for `config`, from the same function `berth start` uses (microvm
+// with virtio-mmio devices for amd64, -M virt with virtio-pci for arm64).
 std::vector<std::string> qemu_argv(const VmConfig& config, const GuestImage& img, const std::string& dir,
                                    const std::string& vhost) {
-  std::string mem = std::to_string(config.memory_mb) + "M";
-  std::vector<std::string> argv;
-  std::string bus;
-  if (config.arch == "arm64") {
-    bus = "pci";
-    // No RNDR on cortex-a72: virtio-rng is what seeds the guest's RNG early.
-    argv = {find_program("qemu-system-aarch64"), "-M", "virt,accel=tcg,memory-backend=mem", "-cpu", "cortex-a72",
-            "-append", "console=ttyAMA0 panic=-1" + (config.cmdline.empty() ? "" : " " + config.cmdline)};
-  } else {
-    bus = "device";
-    MicroVm vm;
-    vm.cmdline = config.cmdline;
-    // -cpu max and virtio-rng as vmhost runs it: the guest's RNG is seeded at once (RDRAND),
-    // without which everything calling getrandom() early in boot waits for it.
-    argv = {find_program("qemu-system-x86_64"), "-M", "microvm,accel=tcg,memory-backend=mem", "-cpu", "max",
-            // vhost-user devices need the modern virtio-mmio transport.
-            "-global", "virtio-mmio.force-legacy=false", "-append", microvm_cmdline(vm)};
-  }
-  argv.insert(argv.end(),
-              {"-m", mem, "-object", "rng-random,id=rng,filename=/dev/urandom", "-device", "virtio-rng-" + bus + ",rng=rng",
-               "-object", "memory-backend-memfd,id=mem,size=" + mem + ",share=on", "-nodefaults", "-no-user-config",
-               "-display", "none", "-no-reboot", "-serial", "file:" + dir + "/serial.log", "-kernel", img.kernel,
-               "-initrd", img.initrd, "-drive", "id=data,file=" + config.disk + ",format=raw,if=none", "-device",
-               "virtio-blk-" + bus + ",drive=data", "-netdev", "user,id=net0", "-device",
-               "virtio-net-" + bus + ",netdev=net0", "-chardev", "socket,id=vsock,path=" + vhost, "-device",
-               "vhost-user-vsock-" + bus + ",chardev=vsock", "-chardev",
-               "socket,id=qmp,path=" + dir + "/qmp.sock,server=on,wait=off", "-mon", "chardev=qmp,mode=control"});
+  VmSpec spec;
+  spec.name = "vm-test";
+  spec.arch = config.arch == "arm64" ? Arch::arm64 : Arch::amd64;
+  spec.accel = Accel::tcg;  // KVM is not usable on every test host
+  spec.cpus = 1;
+  spec.memory = static_cast<uint64_t>(config.memory_mb) << 20;
+  spec.kernel = img.kernel;
+  spec.initrd = img.initrd;
+  spec.cmdline = config.cmdline;
+  spec.disk = config.disk;
   for (size_t i = 0; i < config.shares.size(); ++i) {
-    std::string id = "fs" + std::to_string(i);
-    argv.insert(argv.end(), {"-chardev", "socket,id=" + id + ",path=" + dir + "/" + id + ".sock", "-device",
-                             "vhost-user-fs-" + bus + ",chardev=" + id + ",tag=" + config.shares[i].first});
+    spec.mounts.push_back({config.shares[i].first, config.shares[i].second, false,
+                           dir + "/fs" + std::to_string(i) + ".sock"});
+  }
+  spec.vsock = VsockMode::userspace;
+  spec.vsock_socket = vhost;
+  spec.console_log = dir + "/serial.log";
+  spec.control_socket = dir + "/qmp.sock";
+  qemu::QemuHost host{find_program(qemu::binary_name(spec.arch)), host_tsc_khz()};
+  std::vector<std::string> argv = qemu::qemu_argv(spec, host);
+  if (spec.arch == Arch::arm64) {
+    // TCG's "max" CPU has pointer authentication with the architected QARMA cipher, slow to
+    // emulate (QEMU's docs suggest pauth-impdef=on for speed); cortex-a72 has none, and is
+    // what the arm64 floor test boots too.
+    auto cpu = std::find(argv.begin(), argv.end(), "-cpu");
+    if (cpu != argv.end() && cpu + 1 != argv.end()) cpu[1] = "cortex-a72";
   }
   return argv;
 }
