@@ -1,7 +1,8 @@
 // berth-agent as PID 1 (guestagent/init/) in a real VM: boot to ready with the boot timeline,
 // host folders both ways, clock, info, reaping, pivot_root-able root, malformed command-line
 // entries and a bad share reported by name, clean shutdown by API and by ACPI power button,
-// the data disk across a clean shutdown and a power loss, and a foreign disk left untouched.
+// the data disk across a clean shutdown and a power loss, and a foreign disk left untouched;
+// and the cross-built arm64 image booting to ready under qemu-system-aarch64.
 //
 // Console logs, vsockd/virtiofsd/QEMU logs stay in /tmp/berth-vm-vsock-* when a test fails.
 #include <gtest/gtest.h>
@@ -291,6 +292,40 @@ TEST_F(AgentVm, ForeignDiskIsRefusedNotFormatted) {
       << "a VM without its data disk must not claim to be ready";
   vm.kill_hard();
   EXPECT_TRUE(slurp(disk) == before) << "the foreign disk was modified";
+}
+
+// The arm64 image (ninja guest-image-arm64: berth cross-compiled, Debian's arm64 cloud
+// kernel) under qemu-system-aarch64 -M virt, virtio-pci devices instead of microvm's MMIO:
+// boots to ready on the control API and turns itself off when asked to.
+class AgentVmArm64 : public AgentVm {
+ protected:
+  void SetUp() override {
+    const auto& img = arm64_guest_image();
+    if (!img.skip.empty()) GTEST_SKIP() << img.skip;
+  }
+};
+
+TEST_F(AgentVmArm64, BootsToReadyAndShutsDownViaApi) {
+  GuestVm vm(dir_ / "vm");
+  VmConfig config = config_of(make_disk(dir_, "disk.img", 256u << 20), "berth.time=" + std::to_string(host_now_s()));
+  config.arch = "arm64";
+  auto start = std::chrono::steady_clock::now();
+  json ready;
+  ASSERT_NO_FATAL_FAILURE(boot(vm, config, &ready));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(ready["ready"], true);
+  EXPECT_EQ(ready["protocol"], protocol::kProtocolVersion);
+  EXPECT_EQ(ready["version"], kVersion);
+  std::cout << "arm64: QEMU start to ready " << seconds << " s under TCG; boot timeline (ms since kernel start): "
+            << ready["boot"].dump() << "\n";
+
+  auto info = vm.request(protocol::kControlPort, "GET", "/berth/v1/info");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->json()["kernel"]["machine"], "aarch64") << info->body;
+  EXPECT_NE(vm.console().find("/dev/vda: blank (256 MiB), formatting it ext4"), std::string::npos) << vm.console();
+
+  ASSERT_NO_FATAL_FAILURE(shutdown_via_api(vm));
+  EXPECT_TRUE(vm.console_has("reboot: Power down")) << vm.console();
 }
 
 }  // namespace

@@ -5,10 +5,12 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
+#include "backends/qemu/qemu_args.h"
 #include "berth/common/unique_fd.h"
 #include "process.h"
 #include "qemu.h"
@@ -85,10 +87,66 @@ UniqueFd connect_guest(const std::string& host_socket, uint32_t port, std::chron
   return fd;
 }
 
+GuestImage prebuilt_arm64_image() {
+  GuestImage img;
+  if (find_program("qemu-system-aarch64").empty()) {
+    img.skip = "qemu-system-aarch64 is not installed (Debian: qemu-system-arm)";
+    return img;
+  }
+  fs::path dir = BERTH_ARM64_IMAGE_DIR;
+  if (!fs::exists(dir / "Image") || !fs::exists(dir / "initramfs")) {
+    img.skip = "no arm64 guest image in " + dir.string() +
+               " (`ninja guest-image-arm64`; scripts/setup builds it unless Debian's mirror is out of reach)";
+    return img;
+  }
+  img.kernel = (dir / "Image").string();
+  img.initrd = (dir / "initramfs").string();
+  return img;
+}
+
+// The QEMU command line for `config`, from the same function `berth start` uses (microvm
+// with virtio-mmio devices for amd64, -M virt with virtio-pci for arm64).
+std::vector<std::string> qemu_argv(const VmConfig& config, const GuestImage& img, const std::string& dir,
+                                   const std::string& vhost) {
+  VmSpec spec;
+  spec.name = "vm-test";
+  spec.arch = config.arch == "arm64" ? Arch::arm64 : Arch::amd64;
+  spec.accel = Accel::tcg;  // KVM is not usable on every test host
+  spec.cpus = 1;
+  spec.memory = static_cast<uint64_t>(config.memory_mb) << 20;
+  spec.kernel = img.kernel;
+  spec.initrd = img.initrd;
+  spec.cmdline = config.cmdline;
+  spec.disk = config.disk;
+  for (size_t i = 0; i < config.shares.size(); ++i) {
+    spec.mounts.push_back({config.shares[i].first, config.shares[i].second, false,
+                           dir + "/fs" + std::to_string(i) + ".sock"});
+  }
+  spec.vsock = VsockMode::userspace;
+  spec.vsock_socket = vhost;
+  spec.console_log = dir + "/serial.log";
+  spec.control_socket = dir + "/qmp.sock";
+  qemu::QemuHost host{find_program(qemu::binary_name(spec.arch)), host_tsc_khz()};
+  std::vector<std::string> argv = qemu::qemu_argv(spec, host);
+  if (spec.arch == Arch::arm64) {
+    // TCG's "max" CPU has pointer authentication with the architected QARMA cipher, slow to
+    // emulate (QEMU's docs suggest pauth-impdef=on for speed); cortex-a72 has none, and is
+    // what the arm64 floor test boots too.
+    auto cpu = std::find(argv.begin(), argv.end(), "-cpu");
+    if (cpu != argv.end() && cpu + 1 != argv.end()) cpu[1] = "cortex-a72";
+  }
+  return argv;
+}
+
 }  // namespace
 
 const GuestImage& guest_image() {
   static const GuestImage img = build_image();
+  return img;
+}
+
+const GuestImage& arm64_guest_image() {
+  static const GuestImage img = prebuilt_arm64_image();
   return img;
 }
 
@@ -101,7 +159,7 @@ GuestVm::~GuestVm() {
 }
 
 bool GuestVm::start(const VmConfig& config, std::string& why) {
-  const auto& img = guest_image();
+  const auto& img = config.arch == "arm64" ? arm64_guest_image() : guest_image();
   std::string vhost = dir_ + "/vhost.sock";
   for (const char* f : {"vhost.sock", "v.sock", "qmp.sock", "serial.log"}) fs::remove(dir_ + "/" + f);
   vsockd_ = std::make_unique<Child>(std::vector<std::string>{BERTH_VSOCKD_PATH, "--vhost-user", vhost, "--host-socket",
@@ -112,7 +170,6 @@ bool GuestVm::start(const VmConfig& config, std::string& why) {
     why = "berth-vsockd did not start: " + slurp(dir_ + "/vsockd.out");
     return false;
   }
-  std::vector<std::string> extra;
   for (size_t i = 0; i < config.shares.size(); ++i) {
     std::string sock = dir_ + "/fs" + std::to_string(i) + ".sock";
     fs::remove(sock);
@@ -124,28 +181,8 @@ bool GuestVm::start(const VmConfig& config, std::string& why) {
       why = "virtiofsd did not start: " + slurp(dir_ + "/virtiofsd" + std::to_string(i) + ".log");
       return false;
     }
-    std::string id = "fs" + std::to_string(i);
-    extra.insert(extra.end(), {"-chardev", "socket,id=" + id + ",path=" + sock, "-device",
-                               "vhost-user-fs-device,chardev=" + id + ",tag=" + config.shares[i].first});
   }
-  MicroVm vm;
-  vm.cmdline = config.cmdline;
-  std::string mem = std::to_string(config.memory_mb) + "M";
-  std::vector<std::string> argv = {
-      // -cpu max and virtio-rng as vmhost runs it: the guest's RNG is seeded at once (RDRAND),
-      // without which everything calling getrandom() early in boot waits for it.
-      find_program("qemu-system-x86_64"), "-M", "microvm,accel=tcg,memory-backend=mem", "-cpu", "max", "-m", mem,
-      "-object", "rng-random,id=rng,filename=/dev/urandom", "-device", "virtio-rng-device,rng=rng", "-object",
-      "memory-backend-memfd,id=mem,size=" + mem + ",share=on", "-nodefaults", "-no-user-config", "-display", "none",
-      "-no-reboot",
-      // vhost-user devices need the modern virtio-mmio transport.
-      "-global", "virtio-mmio.force-legacy=false", "-serial", "file:" + dir_ + "/serial.log", "-kernel", img.kernel,
-      "-initrd", img.initrd, "-append", microvm_cmdline(vm), "-drive",
-      "id=data,file=" + config.disk + ",format=raw,if=none", "-device", "virtio-blk-device,drive=data", "-netdev",
-      "user,id=net0", "-device", "virtio-net-device,netdev=net0", "-chardev", "socket,id=vsock,path=" + vhost,
-      "-device", "vhost-user-vsock-device,chardev=vsock", "-chardev",
-      "socket,id=qmp,path=" + dir_ + "/qmp.sock,server=on,wait=off", "-mon", "chardev=qmp,mode=control"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
+  std::vector<std::string> argv = qemu_argv(config, img, dir_, vhost);
   qemu_ = std::make_unique<Child>(argv, dir_ + "/qemu.log");
   if (!qemu_->started()) {
     why = "cannot start QEMU";

@@ -24,6 +24,9 @@ struct GuestImage {
 
 // Builds (when older than its inputs) and returns the image under BERTH_VM_WORK_DIR/image.
 const GuestImage& guest_image();
+// The arm64 image `ninja guest-image-arm64` made (cross-compiling berth needs more than a test
+// should do, so it is not built here): skip when it is absent, e.g. offline.
+const GuestImage& arm64_guest_image();
 
 struct HttpReply {
   int status = 0;
@@ -36,6 +39,9 @@ struct VmConfig {
   std::string cmdline;                                      // berth.* parameters
   std::vector<std::pair<std::string, std::string>> shares;  // virtiofs tag, host directory
   int memory_mb = 512;
+  // amd64: x86-64 microvm with virtio-mmio devices; arm64: qemu-system-aarch64 -M virt
+  // (cortex-a72 under TCG) with virtio-pci devices and arm64_guest_image().
+  std::string arch = "amd64";
 };
 
 class GuestVm {
