@@ -94,6 +94,7 @@ TEST(QemuArgs, Arm64UsesVirtWithPciDevicesAndPl011) {
   auto a = qemu_argv(s, QemuHost{"/usr/bin/qemu-system-aarch64", 2600000});
   EXPECT_EQ(a[3], "-machine");
   EXPECT_EQ(a[4], "virt,memory-backend=mem");
+  EXPECT_EQ(*(std::find(a.begin(), a.end(), "-cpu") + 1), "cortex-a72") << "TCG boots an ARMv8.0 CPU fastest";
   for (const char* dev : {"virtio-rng-pci,rng=rng", "virtio-blk-pci,drive=data", "virtio-net-pci,netdev=net0",
                           "vhost-user-fs-pci,chardev=fs0,tag=berth0", "vhost-user-vsock-pci,chardev=vsock"}) {
     EXPECT_NE(std::find(a.begin(), a.end(), dev), a.end()) << dev;

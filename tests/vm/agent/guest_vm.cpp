@@ -127,15 +127,7 @@ std::vector<std::string> qemu_argv(const VmConfig& config, const GuestImage& img
   spec.console_log = dir + "/serial.log";
   spec.control_socket = dir + "/qmp.sock";
   qemu::QemuHost host{find_program(qemu::binary_name(spec.arch)), host_tsc_khz()};
-  std::vector<std::string> argv = qemu::qemu_argv(spec, host);
-  if (spec.arch == Arch::arm64) {
-    // TCG's "max" CPU has pointer authentication with the architected QARMA cipher, slow to
-    // emulate (QEMU's docs suggest pauth-impdef=on for speed); cortex-a72 has none, and is
-    // what the arm64 floor test boots too.
-    auto cpu = std::find(argv.begin(), argv.end(), "-cpu");
-    if (cpu != argv.end() && cpu + 1 != argv.end()) cpu[1] = "cortex-a72";
-  }
-  return argv;
+  return qemu::qemu_argv(spec, host);
 }
 
 }  // namespace
