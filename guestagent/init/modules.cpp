@@ -77,6 +77,12 @@ size_t boot_module_count(const std::vector<std::string>& paths) {
   return count;
 }
 
+size_t modules_through(const std::vector<std::string>& paths, size_t from, const std::string& driver) {
+  for (size_t i = from; i < paths.size(); ++i)
+    if (module_name(paths[i]) == driver) return i + 1;
+  return from;
+}
+
 BootDevices probe_boot_devices(bool shares) {
   BootDevices d;
   d.shares = shares;

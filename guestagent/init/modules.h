@@ -40,6 +40,11 @@ ModuleReport load_modules(const std::vector<std::string>& paths, bool remove_loa
 // lists each module after its dependencies and the device modules first).
 size_t boot_module_count(const std::vector<std::string>& paths);
 
+// The position just after `driver` (a module name such as "virtio_blk") in `paths`, looking
+// from `from`: loading paths[from, result) gets it in. `from` when it is not there (built in,
+// or a list without it).
+size_t modules_through(const std::vector<std::string>& paths, size_t from, const std::string& driver);
+
 // What this machine and boot have, to leave out device modules boot would load for nothing.
 struct BootDevices {
   bool pci = true;     // a PCI bus with devices (arm64 virt has one; x86 microvm has none)

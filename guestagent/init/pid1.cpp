@@ -64,16 +64,6 @@ struct DiskResult {
   int64_t start_ms = 0, end_ms = 0;
 };
 
-// How many of the boot modules (in load order) it takes to have `driver` (e.g. virtio_blk):
-// `from` when it is not in the list (built in, or a list without it).
-size_t modules_through(const std::vector<std::string>& modules, size_t from, const std::string& driver) {
-  for (size_t i = from; i < modules.size(); ++i) {
-    const std::string& m = modules[i];
-    if (m.ends_with("/" + driver + ".ko") || m.find("/" + driver + ".ko.") != std::string::npos) return i + 1;
-  }
-  return from;
-}
-
 std::vector<std::string> slice(const std::vector<std::string>& v, size_t from, size_t to) {
   return {v.begin() + static_cast<long>(from), v.begin() + static_cast<long>(to)};
 }

@@ -43,6 +43,15 @@ TEST(Modules, WithoutPciOrSharesThoseModulesWaitAtTheFrontOfTheLatePart) {
                                                          "nf_tables"}));
 }
 
+TEST(Modules, ThroughFindsADriverAfterAPosition) {
+  auto list = image_list();
+  size_t blk = modules_through(list, 0, "virtio_blk");
+  EXPECT_EQ(names(list)[blk - 1], "virtio_blk");
+  EXPECT_EQ(names(list)[modules_through(list, blk, "virtio_net") - 1], "virtio_net");
+  EXPECT_EQ(modules_through(list, blk, "virtio_blk"), blk) << "not found after `from`: from";
+  EXPECT_EQ(modules_through({"/m/virtio_blk.ko.xz"}, 0, "virtio_blk"), 1u) << "compressed modules count too";
+}
+
 TEST(Modules, AListWithoutDeviceModulesLoadsEverythingLate) {
   std::vector<std::string> list = {"/m/overlay.ko", "/m/bridge.ko"};
   auto split = split_modules(list, BootDevices{});
